@@ -1,0 +1,57 @@
+# Madoguchi — the commands the README names. `make run` and `make test` do all set-up themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.10: `python3.10` on PATH if it works, else the newest pyenv 3.10.x.
+PYTHON310 ?= $(shell (python3.10 -c 'import sys' >/dev/null 2>&1 && echo python3.10) || ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 2>/dev/null | sort -V | tail -n 1)
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := models/madoguchi.tar.gz
+DB := var/madoguchi.sqlite3
+RASA_PORT ?= 5005
+ACTION_PORT ?= 5055
+KB_FILES := $(shell find data/kb -type f 2>/dev/null)
+NLU_FILES := $(shell find data/nlu -type f -name '*.yml' -not -path '*/generated/*' 2>/dev/null)
+export MADOGUCHI_DB_URL ?=
+
+.PHONY: help install kb train run test lint clean
+
+help:
+	@echo "make run   — set up, build the knowledge base, train if needed, serve on http://localhost:$(RASA_PORT)"
+	@echo "make test  — set up, build, train, run the whole test suite"
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 が見つかりません (python3.10 / pyenv)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON310) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip<24.1"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(BIN)/.installed
+
+# The database and the lookup tables generated from it.
+$(DB) data/nlu/generated/kb_lookups.yml &: $(BIN)/.installed $(KB_FILES) $(wildcard bot/kb/*.py)
+	$(BIN)/madoguchi kb build
+	$(BIN)/madoguchi nlu generate
+	touch $(DB)
+
+kb: $(DB)
+
+$(MODEL): $(BIN)/.installed data/nlu/generated/kb_lookups.yml $(NLU_FILES) data/rules.yml domain.yml config.yml $(wildcard bot/nlp/*.py)
+	$(BIN)/rasa train --fixed-model-name madoguchi --out models
+	touch $@
+
+train: $(MODEL)
+
+run: $(DB) $(MODEL)
+	@bash scripts/run.sh
+
+test: $(DB) $(MODEL)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/python -m ruff check bot actions tests bench || true
+
+clean:
+	rm -rf models var .rasa results

@@ -1,0 +1,1 @@
+"""Madoguchi: a Japanese-language municipal information guide."""

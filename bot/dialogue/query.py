@@ -1,0 +1,70 @@
+"""What a user turn asks (intent, entities, text) and the context carried between turns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+# Attribute priority when one question carries several cues (会場の所在地 → address).
+ASSEMBLY_PRIORITY = (
+    "address", "hours", "lg_count", "people", "scale", "date", "where", "reactions", "plan", "program",
+    "speaker", "content",
+)
+PRESENTATION_PRIORITY = (
+    "requirement", "figures", "lg_count", "people", "partners", "where", "date", "hours", "address",
+    "speaker", "plan", "result", "reactions", "content",
+)
+# Attribute → the fact kinds (種類 in data/kb) that answer it.
+FACT_KINDS = {
+    "date": ("いつ",),
+    "hours": ("時間",),
+    "where": ("どこ",),
+    "lg_count": ("自治体数",),
+    "people": ("人数",),
+    "figures": ("数値",),
+    "partners": ("連携",),
+    "requirement": ("条件",),
+    "result": ("成果",),
+    "plan": ("今後",),
+    "content": ("内容",),
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """The subject of the previous answer (kept in Rasa slots)."""
+
+    subject_type: str | None = None  # assembly | presentation | program | society | municipality
+    assembly_number: int | None = None
+    presentation_id: int | None = None
+    municipality_code: str | None = None
+
+    def with_(self, **changes) -> "Context":
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Query:
+    intent: str
+    text: str = ""
+    entities: tuple[tuple[str, str], ...] = ()  # (entity, value), in text order
+    context: Context = field(default_factory=Context)
+
+    @classmethod
+    def build(cls, intent: str, text: str, entities: Iterable[dict], context: Context) -> "Query":
+        pairs = tuple((str(e.get("entity")), str(e.get("value"))) for e in entities if e.get("entity") and e.get("value") is not None)
+        return cls(intent=intent or "", text=text or "", entities=pairs, context=context)
+
+    def values(self, entity: str) -> list[str]:
+        out: list[str] = []
+        for name, value in self.entities:
+            if name == entity and value not in out:
+                out.append(value)
+        return out
+
+    @property
+    def attributes(self) -> list[str]:
+        return self.values("attribute")
+
+    def attribute(self, priority: tuple[str, ...]) -> str | None:
+        asked = set(self.attributes)
+        return next((a for a in priority if a in asked), None)

@@ -1,0 +1,1 @@
+"""The knowledge base: models, loader, queries. The only package that touches the database."""

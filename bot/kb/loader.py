@@ -1,0 +1,392 @@
+"""Builds the database from the human-edited files in ``data/kb``.
+
+Everything is read and validated first; only a complete, valid data set is written, in one
+transaction that replaces the previous content. On any problem nothing in the database changes
+and :class:`~bot.kb.files.LoadError` lists every problem with file, row, column and reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+import re
+
+from bot.kb import models as m
+from bot.kb.codes import code_problem
+from bot.kb.dates import DateError, parse_date, parse_time
+from bot.kb.db import create_schema, get_engine
+from bot.kb.files import LoadError, Problem, read_csv, read_yaml
+from bot.kb.master import MASTER_COLUMNS
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "kb"
+ORGANIZATION_COLUMNS = ["名称", "種別"]
+ORGANIZATION_OPTIONAL = ("別名", "団体コード")
+SOCIETY_REQUIRED = ["名称", "目的", "事務局", "事務局部署", "出典"]
+ASSEMBLY_REQUIRED = ["回", "イベント名", "開始日", "場所名称", "出典", "発表"]
+PRESENTATION_REQUIRED = ["順番", "題目", "発表団体", "概要"]
+_CJK_SPACE_RE = re.compile(r"(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])")
+
+
+def _clean(text) -> str:
+    """Joins folded YAML lines: no spaces next to Japanese characters, single spaces elsewhere."""
+    return _CJK_SPACE_RE.sub("", " ".join(str(text).split()))
+
+
+FACT_KINDS = {"いつ", "時間", "どこ", "人数", "自治体数", "数値", "誰", "連携", "条件", "成果", "今後", "内容"}
+
+
+@dataclass
+class KBData:
+    """A validated data set, ready to write."""
+
+    local_governments: list[m.LocalGovernment] = field(default_factory=list)
+    organizations: list[m.Organization] = field(default_factory=list)
+    societies: list[m.Society] = field(default_factory=list)
+    assemblies: list[m.Assembly] = field(default_factory=list)
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "local_governments": len(self.local_governments),
+            "organizations": len(self.organizations),
+            "societies": len(self.societies),
+            "assemblies": len(self.assemblies),
+            "presentations": sum(len(a.presentations) for a in self.assemblies),
+        }
+
+
+class _Reader:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.lg_by_code: dict[str, m.LocalGovernment] = {}
+        self.lg_by_name: dict[str, list[m.LocalGovernment]] = {}
+        self.org_by_name: dict[str, m.Organization] = {}
+
+    def problem(self, file: Path, row: int | None, column: str | None, reason: str) -> None:
+        self.problems.append(Problem(str(file), row, column, reason))
+
+    # -- local governments -------------------------------------------------------------------
+    def local_governments(self, path: Path) -> list[m.LocalGovernment]:
+        out = []
+        for row_no, row in read_csv(path, MASTER_COLUMNS):
+            code, pref, city = row["団体コード"], row["都道府県名"], row["市区町村名"]
+            reason = code_problem(code)
+            if reason:
+                self.problem(path, row_no, "団体コード", reason)
+                continue
+            if not pref:
+                self.problem(path, row_no, "都道府県名", "値が空です")
+                continue
+            if code in self.lg_by_code:
+                self.problem(path, row_no, "団体コード", f"団体コード「{code}」が重複しています")
+                continue
+            lg = m.LocalGovernment(
+                code=code,
+                pref_code=code[:2],
+                pref_name=pref,
+                name=city or pref,
+                pref_kana=row["都道府県名カナ"],
+                name_kana=row["市区町村名カナ"] or row["都道府県名カナ"],
+                is_prefecture=not city,
+            )
+            self.lg_by_code[code] = lg
+            self.lg_by_name.setdefault(lg.name, []).append(lg)
+            if not lg.is_prefecture:
+                self.lg_by_name.setdefault(pref + lg.name, []).append(lg)
+            out.append(lg)
+        if not out and not self.problems:
+            self.problem(path, None, None, "地方公共団体が1件もありません")
+        return out
+
+    def resolve_lg(self, file: Path, row: int | None, column: str, name: str, code: str = "") -> m.LocalGovernment | None:
+        if code:
+            lg = self.lg_by_code.get(code)
+            if lg is None:
+                self.problem(file, row, column, code_problem(code) or f"団体コード「{code}」は地方公共団体の一覧にありません")
+            return lg
+        candidates = self.lg_by_name.get(name, [])
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            self.problem(file, row, column, f"「{name}」は地方公共団体の一覧にありません")
+        else:
+            options = "、".join(f"{c.pref_name}{c.name}（{c.code}）" for c in candidates)
+            self.problem(file, row, column, f"「{name}」は複数あります（{options}）。都道府県名を付けるか団体コードで指定してください")
+        return None
+
+    # -- organizations -----------------------------------------------------------------------
+    def organizations(self, path: Path) -> list[m.Organization]:
+        out = []
+        for row_no, row in read_csv(path, ORGANIZATION_COLUMNS, ORGANIZATION_OPTIONAL):
+            name, kind = row["名称"], row["種別"]
+            if not name or not kind:
+                self.problem(path, row_no, "名称" if not name else "種別", "値が空です")
+                continue
+            if name in self.org_by_name:
+                self.problem(path, row_no, "名称", f"「{name}」が重複しています")
+                continue
+            lg_code = row.get("団体コード", "")
+            if lg_code and lg_code not in self.lg_by_code:
+                self.problem(path, row_no, "団体コード", code_problem(lg_code) or f"団体コード「{lg_code}」は一覧にありません")
+                continue
+            aliases = sorted({a.strip() for a in row.get("別名", "").split("|") if a.strip() and a.strip() != name})
+            org = m.Organization(name=name, kind=kind, lg_code=lg_code or None)
+            org.aliases = [m.OrganizationAlias(alias=a) for a in aliases]
+            self.org_by_name[name] = org
+            for alias in aliases:
+                self.org_by_name.setdefault(alias, org)
+            out.append(org)
+        return out
+
+    # -- society -----------------------------------------------------------------------------
+    def society(self, path: Path) -> m.Society | None:
+        data = read_yaml(path)
+        if not isinstance(data, dict):
+            self.problem(path, None, None, "キーと値の組（マッピング）で書いてください")
+            return None
+        if not self._require(path, None, data, SOCIETY_REQUIRED):
+            return None
+        code = str(data.get("事務局団体コード") or "")
+        if code and code not in self.lg_by_code:
+            self.problem(path, None, "事務局団体コード", code_problem(code) or f"団体コード「{code}」は一覧にありません")
+        return m.Society(
+            name=str(data["名称"]),
+            purpose=str(data["目的"]),
+            role=str(data.get("役割") or ""),
+            secretariat=str(data["事務局"]),
+            secretariat_lg_code=code or None,
+            secretariat_department=str(data["事務局部署"]),
+            source=str(data["出典"]),
+        )
+
+    # -- assemblies --------------------------------------------------------------------------
+    def assembly(self, path: Path) -> m.Assembly | None:
+        data = read_yaml(path)
+        if not isinstance(data, dict):
+            self.problem(path, None, None, "キーと値の組（マッピング）で書いてください")
+            return None
+        if not self._require(path, None, data, ASSEMBLY_REQUIRED):
+            return None
+        number = self._int(path, None, "回", data["回"], minimum=1)
+        start = self._date(path, "開始日", data["開始日"])
+        end = self._date(path, "終了日", data.get("終了日") or data["開始日"])
+        start_time = self._time(path, "開始時間", data.get("開始時間"))
+        end_time = self._time(path, "終了時間", data.get("終了時間"))
+        if start and end and end < start:
+            self.problem(path, None, "終了日", "終了日が開始日より前です")
+        venue_code = str(data.get("会場団体コード") or "")
+        if venue_code and venue_code not in self.lg_by_code:
+            self.problem(path, None, "会場団体コード", code_problem(venue_code) or f"団体コード「{venue_code}」は一覧にありません")
+        assembly = m.Assembly(
+            number=number,
+            name=str(data["イベント名"]),
+            name_kana=str(data.get("イベント名_カナ") or ""),
+            start_date=start,
+            end_date=end,
+            start_time=start_time,
+            end_time=end_time,
+            description=str(data.get("説明") or ""),
+            venue=str(data["場所名称"]),
+            address=str(data.get("住所") or ""),
+            venue_lg_code=venue_code or None,
+            organizer=str(data.get("主催者") or ""),
+            url=str(data.get("URL") or ""),
+            lg_count=self._int(path, None, "参加団体数", data.get("参加団体数"), minimum=0, required=False),
+            participant_count=self._int(path, None, "参加者数", data.get("参加者数"), minimum=0, required=False),
+            scale_note=str(data.get("規模") or ""),
+            outlook=str(data.get("今後の運営") or ""),
+            source=str(data["出典"]),
+        )
+        assembly.reactions = [m.AssemblyReaction(text=str(t)) for t in self._list(path, None, "感想", data.get("感想"))]
+        presentations = self._list(path, None, "発表", data["発表"])
+        orders: set[int] = set()
+        for index, item in enumerate(presentations, start=1):
+            p = self.presentation(path, index, item)
+            if p is None:
+                continue
+            if p.order in orders:
+                self.problem(path, None, f"発表[{index}].順番", f"順番 {p.order} が重複しています")
+                continue
+            orders.add(p.order)
+            assembly.presentations.append(p)
+        return assembly
+
+    def presentation(self, path: Path, index: int, item) -> m.Presentation | None:
+        where = f"発表[{index}]"
+        if not isinstance(item, dict):
+            self.problem(path, None, where, "キーと値の組（マッピング）で書いてください")
+            return None
+        if not self._require(path, None, item, PRESENTATION_REQUIRED, prefix=where):
+            return None
+        p = m.Presentation(
+            order=self._int(path, None, f"{where}.順番", item["順番"], minimum=1),
+            title=str(item["題目"]),
+            summary=_clean(item["概要"]),
+            speaker=str(item.get("発表者") or ""),
+            speaker_title=str(item.get("発表者役職") or ""),
+        )
+        for name in self._list(path, None, f"{where}.発表団体", item["発表団体"]):
+            name = str(name)
+            org = self.org_by_name.get(name)
+            lgs = self.lg_by_name.get(name, [])
+            if org is not None:
+                p.presenters.append(m.PresentationOrganization(name=org.name, organization_id=None, lg_code=org.lg_code))
+                p.presenters[-1]._org = org  # linked after flush
+            elif len(lgs) == 1:
+                p.presenters.append(m.PresentationOrganization(name=lgs[0].name, lg_code=lgs[0].code))
+            else:
+                self.resolve_lg(path, None, f"{where}.発表団体", name) if lgs else self.problem(
+                    path, None, f"{where}.発表団体", f"「{name}」は団体の一覧（organizations.csv）にも地方公共団体の一覧にもありません"
+                )
+        for j, muni in enumerate(self._list(path, None, f"{where}.関係自治体", item.get("関係自治体")), start=1):
+            col = f"{where}.関係自治体[{j}]"
+            if not isinstance(muni, dict) or not muni.get("名称"):
+                self.problem(path, None, col, "「名称」と「役割」を書いてください")
+                continue
+            lg = self.resolve_lg(path, None, col, str(muni["名称"]), str(muni.get("団体コード") or ""))
+            if lg is not None:
+                p.municipalities.append(m.PresentationMunicipality(lg_code=lg.code, role=str(muni.get("役割") or "関係")))
+        p.partners = [m.PresentationPartner(name=str(n)) for n in self._list(path, None, f"{where}.連携先", item.get("連携先"))]
+        p.topics = [m.PresentationTopic(topic=str(t)) for t in self._list(path, None, f"{where}.話題", item.get("話題"))]
+        for j, fact in enumerate(self._list(path, None, f"{where}.事実", item.get("事実")), start=1):
+            col = f"{where}.事実[{j}]"
+            if not isinstance(fact, dict) or not fact.get("内容"):
+                self.problem(path, None, col, "「種類」と「内容」を書いてください")
+                continue
+            kinds = [str(k) for k in self._list(path, None, f"{col}.種類", fact.get("種類"))]
+            unknown = [k for k in kinds if k not in FACT_KINDS]
+            if unknown or not kinds:
+                self.problem(path, None, f"{col}.種類", f"種類は {'・'.join(sorted(FACT_KINDS))} から選んでください（{'、'.join(unknown) or '空'}）")
+                continue
+            p.facts.append(m.PresentationFact(kinds=" ".join(kinds), text=_clean(fact["内容"])))
+        p.reactions = [m.PresentationReaction(text=str(t)) for t in self._list(path, None, f"{where}.感想", item.get("感想"))]
+        return p
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _require(self, path: Path, row, data: dict, keys: list[str], prefix: str = "") -> bool:
+        missing = [k for k in keys if data.get(k) in (None, "")]
+        for key in missing:
+            self.problem(path, row, f"{prefix}.{key}" if prefix else key, "必須の項目がありません")
+        return not missing
+
+    def _list(self, path: Path, row, column: str, value) -> list:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problem(path, row, column, "リスト（- で始まる行）で書いてください")
+            return []
+        return value
+
+    def _int(self, path: Path, row, column: str, value, minimum: int = 0, required: bool = True):
+        if value in (None, "") and not required:
+            return None
+        try:
+            number = int(str(value).replace(",", ""))
+        except ValueError:
+            self.problem(path, row, column, f"「{value}」は整数ではありません")
+            return None
+        if number < minimum:
+            self.problem(path, row, column, f"{minimum} 以上の整数にしてください")
+            return None
+        return number
+
+    def _date(self, path: Path, column: str, value):
+        try:
+            return parse_date(str(value))
+        except DateError as exc:
+            self.problem(path, None, column, str(exc))
+            return None
+
+    def _time(self, path: Path, column: str, value):
+        if value in (None, ""):
+            return None
+        try:
+            return parse_time(str(value))
+        except DateError as exc:
+            self.problem(path, None, column, str(exc))
+            return None
+
+
+def read_kb(data_dir: Path = DEFAULT_DATA_DIR) -> KBData:
+    """Read and validate every file; raise LoadError listing all problems found."""
+    data_dir = Path(data_dir)
+    reader = _Reader()
+    kb = KBData()
+
+    def guarded(fn, *args):
+        try:
+            return fn(*args)
+        except LoadError as exc:
+            reader.problems.extend(exc.problems)
+            return None
+
+    master = data_dir / "local_governments.csv"
+    if not master.exists():
+        raise LoadError([Problem(str(master), None, None, "ファイルがありません（madoguchi kb import-master で作成できます）")])
+    kb.local_governments = guarded(reader.local_governments, master) or []
+    orgs = data_dir / "organizations.csv"
+    if orgs.exists():
+        kb.organizations = guarded(reader.organizations, orgs) or []
+    society = data_dir / "society.yml"
+    if society.exists():
+        s = guarded(reader.society, society)
+        kb.societies = [s] if s is not None else []
+    numbers: dict[int, Path] = {}
+    for path in sorted((data_dir / "assemblies").glob("*.yml")):
+        a = guarded(reader.assembly, path)
+        if a is None:
+            continue
+        if a.number in numbers:
+            reader.problem(path, None, "回", f"第{a.number}回は {numbers[a.number].name} と重複しています")
+            continue
+        numbers[a.number] = path
+        kb.assemblies.append(a)
+    if reader.problems:
+        raise LoadError(reader.problems)
+    return kb
+
+
+def write_kb(kb: KBData, engine: Engine) -> None:
+    """Replace the database content with ``kb`` in one transaction."""
+    create_schema(engine)
+    with Session(engine, future=True) as session, session.begin():
+        for model in (
+            m.PresentationReaction,
+            m.PresentationFact,
+            m.PresentationTopic,
+            m.PresentationPartner,
+            m.PresentationMunicipality,
+            m.PresentationOrganization,
+            m.Presentation,
+            m.AssemblyReaction,
+            m.Assembly,
+            m.Society,
+            m.OrganizationAlias,
+            m.Organization,
+            m.FaqEntry,
+            m.LocalGovernment,
+        ):
+            session.execute(delete(model))
+        session.add_all(kb.local_governments)
+        session.flush()
+        session.add_all(kb.organizations)
+        session.add_all(kb.societies)
+        session.flush()
+        for assembly in kb.assemblies:
+            for p in assembly.presentations:
+                for presenter in p.presenters:
+                    org = getattr(presenter, "_org", None)
+                    if org is not None:
+                        presenter.organization_id = org.id
+        session.add_all(kb.assemblies)
+
+
+def load(data_dir: Path = DEFAULT_DATA_DIR, url: str | None = None) -> dict[str, int]:
+    """Validate ``data_dir`` and, only if it is valid, write it to the database at ``url``."""
+    kb = read_kb(data_dir)
+    stats = kb.stats()
+    write_kb(kb, get_engine(url))
+    return stats

@@ -1,0 +1,189 @@
+"""SQLAlchemy models of the knowledge base (see DESIGN.md, "Data model")."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy import Column
+
+Base = declarative_base()
+
+
+class LocalGovernment(Base):
+    """One 都道府県 or 市区町村 of the national master (全国地方公共団体コード)."""
+
+    __tablename__ = "local_government"
+    code = Column(String(6), primary_key=True)  # 6 digits, last is the check digit
+    pref_code = Column(String(2), nullable=False, index=True)
+    pref_name = Column(String(10), nullable=False)
+    name = Column(String(40), nullable=False, index=True)  # 市区町村名, or the prefecture name itself
+    pref_kana = Column(String(40), nullable=False, default="")
+    name_kana = Column(String(80), nullable=False, default="")
+    is_prefecture = Column(Boolean, nullable=False, default=False)
+
+    @property
+    def full_name(self) -> str:
+        return self.name if self.is_prefecture else f"{self.pref_name}{self.name}"
+
+
+class Organization(Base):
+    """A company, national agency, society or facility; local governments link to the master."""
+
+    __tablename__ = "organization"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(100), nullable=False, unique=True)
+    kind = Column(String(20), nullable=False)
+    lg_code = Column(String(6), ForeignKey("local_government.code"), nullable=True)
+    aliases = relationship("OrganizationAlias", cascade="all, delete-orphan", back_populates="organization")
+
+
+class OrganizationAlias(Base):
+    __tablename__ = "organization_alias"
+    id = Column(Integer, primary_key=True)
+    organization_id = Column(Integer, ForeignKey("organization.id", ondelete="CASCADE"), nullable=False)
+    alias = Column(String(100), nullable=False)
+    organization = relationship("Organization", back_populates="aliases")
+    __table_args__ = (UniqueConstraint("organization_id", "alias"),)
+
+
+class Society(Base):
+    __tablename__ = "society"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(100), nullable=False, unique=True)
+    purpose = Column(Text, nullable=False)
+    role = Column(Text, nullable=False, default="")
+    secretariat = Column(String(100), nullable=False)
+    secretariat_lg_code = Column(String(6), ForeignKey("local_government.code"), nullable=True)
+    secretariat_department = Column(String(100), nullable=False)
+    source = Column(String(200), nullable=False)
+
+
+class Assembly(Base):
+    """An assembly (総会) as an event, columns after the イベント一覧 standard dataset."""
+
+    __tablename__ = "assembly"
+    id = Column(Integer, primary_key=True)
+    number = Column(Integer, nullable=False, unique=True)  # 第N回
+    name = Column(String(200), nullable=False)  # イベント名
+    name_kana = Column(String(200), nullable=False, default="")
+    start_date = Column(Date, nullable=False)  # 開始日
+    end_date = Column(Date, nullable=False)  # 終了日
+    start_time = Column(Time, nullable=True)  # 開始時間
+    end_time = Column(Time, nullable=True)  # 終了時間
+    description = Column(Text, nullable=False, default="")  # 説明
+    venue = Column(String(200), nullable=False, default="")  # 場所名称
+    address = Column(String(200), nullable=False, default="")  # 住所
+    venue_lg_code = Column(String(6), ForeignKey("local_government.code"), nullable=True)
+    organizer = Column(String(200), nullable=False, default="")  # 主催者
+    url = Column(String(500), nullable=False, default="")
+    lg_count = Column(Integer, nullable=True)  # 参加団体数
+    participant_count = Column(Integer, nullable=True)  # 参加者数
+    scale_note = Column(String(200), nullable=False, default="")  # e.g. 過去最大規模
+    outlook = Column(Text, nullable=False, default="")  # 今後の運営
+    source = Column(String(200), nullable=False)
+    presentations = relationship(
+        "Presentation", cascade="all, delete-orphan", back_populates="assembly", order_by="Presentation.order"
+    )
+    reactions = relationship("AssemblyReaction", cascade="all, delete-orphan", order_by="AssemblyReaction.id")
+
+    @property
+    def start(self) -> dt.date:
+        return self.start_date
+
+
+class AssemblyReaction(Base):
+    __tablename__ = "assembly_reaction"
+    id = Column(Integer, primary_key=True)
+    assembly_id = Column(Integer, ForeignKey("assembly.id", ondelete="CASCADE"), nullable=False)
+    text = Column(Text, nullable=False)
+
+
+class Presentation(Base):
+    """A presentation at an assembly (schema.org subEvent)."""
+
+    __tablename__ = "presentation"
+    id = Column(Integer, primary_key=True)
+    assembly_id = Column(Integer, ForeignKey("assembly.id", ondelete="CASCADE"), nullable=False)
+    order = Column(Integer, nullable=False)
+    title = Column(String(300), nullable=False)
+    summary = Column(Text, nullable=False)
+    speaker = Column(String(100), nullable=False, default="")
+    speaker_title = Column(String(100), nullable=False, default="")
+    assembly = relationship("Assembly", back_populates="presentations")
+    presenters = relationship("PresentationOrganization", cascade="all, delete-orphan", order_by="PresentationOrganization.id")
+    municipalities = relationship("PresentationMunicipality", cascade="all, delete-orphan", order_by="PresentationMunicipality.id")
+    partners = relationship("PresentationPartner", cascade="all, delete-orphan", order_by="PresentationPartner.id")
+    topics = relationship("PresentationTopic", cascade="all, delete-orphan", order_by="PresentationTopic.id")
+    facts = relationship("PresentationFact", cascade="all, delete-orphan", order_by="PresentationFact.id")
+    reactions = relationship("PresentationReaction", cascade="all, delete-orphan", order_by="PresentationReaction.id")
+    __table_args__ = (UniqueConstraint("assembly_id", "order"),)
+
+
+class PresentationOrganization(Base):
+    """Who presented: an organization, or a local government (then lg_code is set)."""
+
+    __tablename__ = "presentation_organization"
+    id = Column(Integer, primary_key=True)
+    presentation_id = Column(Integer, ForeignKey("presentation.id", ondelete="CASCADE"), nullable=False)
+    name = Column(String(100), nullable=False)
+    organization_id = Column(Integer, ForeignKey("organization.id"), nullable=True)
+    lg_code = Column(String(6), ForeignKey("local_government.code"), nullable=True)
+
+
+class PresentationMunicipality(Base):
+    __tablename__ = "presentation_municipality"
+    id = Column(Integer, primary_key=True)
+    presentation_id = Column(Integer, ForeignKey("presentation.id", ondelete="CASCADE"), nullable=False)
+    lg_code = Column(String(6), ForeignKey("local_government.code"), nullable=False)
+    role = Column(String(20), nullable=False)
+    local_government = relationship("LocalGovernment")
+
+
+class PresentationPartner(Base):
+    __tablename__ = "presentation_partner"
+    id = Column(Integer, primary_key=True)
+    presentation_id = Column(Integer, ForeignKey("presentation.id", ondelete="CASCADE"), nullable=False)
+    name = Column(String(100), nullable=False)
+
+
+class PresentationTopic(Base):
+    __tablename__ = "presentation_topic"
+    id = Column(Integer, primary_key=True)
+    presentation_id = Column(Integer, ForeignKey("presentation.id", ondelete="CASCADE"), nullable=False)
+    topic = Column(String(100), nullable=False, index=True)
+
+
+class PresentationFact(Base):
+    """One concrete statement of a presentation; kinds say which questions it answers."""
+
+    __tablename__ = "presentation_fact"
+    id = Column(Integer, primary_key=True)
+    presentation_id = Column(Integer, ForeignKey("presentation.id", ondelete="CASCADE"), nullable=False)
+    kinds = Column(String(200), nullable=False)  # space-separated attribute names
+    text = Column(Text, nullable=False)
+
+
+class PresentationReaction(Base):
+    __tablename__ = "presentation_reaction"
+    id = Column(Integer, primary_key=True)
+    presentation_id = Column(Integer, ForeignKey("presentation.id", ondelete="CASCADE"), nullable=False)
+    text = Column(Text, nullable=False)
+
+
+class FaqEntry(Base):
+    """A FAQ entry for staff look-ups; lg_code None means shared by all municipalities."""
+
+    __tablename__ = "faq_entry"
+    id = Column(Integer, primary_key=True)
+    lg_code = Column(String(6), ForeignKey("local_government.code"), nullable=True, index=True)
+    category = Column(String(100), nullable=False)
+    question = Column(Text, nullable=False)
+    alternatives = Column(Text, nullable=False, default="")  # 質問_別表現, "|"-separated
+    answer = Column(Text, nullable=False)
+    department = Column(String(200), nullable=False, default="")
+    phone = Column(String(50), nullable=False, default="")
+    url = Column(String(500), nullable=False, default="")
+    checked_on = Column(Date, nullable=True)  # 最終確認日
+    source = Column(String(200), nullable=False, default="")
+    __table_args__ = (UniqueConstraint("lg_code", "question"),)

@@ -1,0 +1,168 @@
+"""Read-only queries used by the dialogue layer. Each returns records, never ORM objects."""
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.kb import models as m
+from bot.kb.records import (
+    AssemblyRecord,
+    FactRecord,
+    LocalGovernmentRecord,
+    PresentationRecord,
+    SocietyRecord,
+)
+
+
+def _lg(row: m.LocalGovernment | None) -> LocalGovernmentRecord | None:
+    if row is None:
+        return None
+    return LocalGovernmentRecord(row.code, row.pref_name, row.name, row.name_kana, row.is_prefecture)
+
+
+def _presentation(p: m.Presentation, number: int, lg_names: dict[str, str]) -> PresentationRecord:
+    return PresentationRecord(
+        id=p.id,
+        assembly_number=number,
+        order=p.order,
+        title=p.title,
+        summary=p.summary,
+        speaker=p.speaker,
+        speaker_title=p.speaker_title,
+        presenters=tuple(o.name for o in p.presenters),
+        municipalities=tuple((lg_names.get(x.lg_code, x.lg_code), x.role) for x in p.municipalities),
+        partners=tuple(x.name for x in p.partners),
+        topics=tuple(x.topic for x in p.topics),
+        facts=tuple(FactRecord(tuple(f.kinds.split()), f.text) for f in p.facts),
+        reactions=tuple(r.text for r in p.reactions),
+    )
+
+
+_ASSEMBLY_LOAD = (
+    selectinload(m.Assembly.reactions),
+    selectinload(m.Assembly.presentations).selectinload(m.Presentation.presenters),
+    selectinload(m.Assembly.presentations).selectinload(m.Presentation.municipalities),
+    selectinload(m.Assembly.presentations).selectinload(m.Presentation.partners),
+    selectinload(m.Assembly.presentations).selectinload(m.Presentation.topics),
+    selectinload(m.Assembly.presentations).selectinload(m.Presentation.facts),
+    selectinload(m.Assembly.presentations).selectinload(m.Presentation.reactions),
+)
+
+
+def _assembly(session: Session, a: m.Assembly) -> AssemblyRecord:
+    codes = {x.lg_code for p in a.presentations for x in p.municipalities}
+    names = dict(session.execute(select(m.LocalGovernment.code, m.LocalGovernment.name).where(m.LocalGovernment.code.in_(codes))).all()) if codes else {}
+    return AssemblyRecord(
+        number=a.number,
+        name=a.name,
+        start_date=a.start_date,
+        end_date=a.end_date,
+        start_time=a.start_time,
+        end_time=a.end_time,
+        description=a.description,
+        venue=a.venue,
+        address=a.address,
+        organizer=a.organizer,
+        lg_count=a.lg_count,
+        participant_count=a.participant_count,
+        scale_note=a.scale_note,
+        outlook=a.outlook,
+        source=a.source,
+        reactions=tuple(r.text for r in a.reactions),
+        presentations=tuple(_presentation(p, a.number, names) for p in a.presentations),
+    )
+
+
+def assembly_numbers(session: Session) -> list[int]:
+    return list(session.scalars(select(m.Assembly.number).order_by(m.Assembly.number)))
+
+
+def assembly(session: Session, number: int) -> AssemblyRecord | None:
+    row = session.scalars(select(m.Assembly).where(m.Assembly.number == number).options(*_ASSEMBLY_LOAD)).first()
+    return _assembly(session, row) if row else None
+
+
+def latest_assembly(session: Session) -> AssemblyRecord | None:
+    row = session.scalars(select(m.Assembly).order_by(m.Assembly.start_date.desc(), m.Assembly.number.desc()).options(*_ASSEMBLY_LOAD)).first()
+    return _assembly(session, row) if row else None
+
+
+def all_assemblies(session: Session) -> list[AssemblyRecord]:
+    rows = session.scalars(select(m.Assembly).order_by(m.Assembly.number).options(*_ASSEMBLY_LOAD)).all()
+    return [_assembly(session, a) for a in rows]
+
+
+def society(session: Session) -> SocietyRecord | None:
+    row = session.scalars(select(m.Society).order_by(m.Society.id)).first()
+    if row is None:
+        return None
+    lg = session.get(m.LocalGovernment, row.secretariat_lg_code) if row.secretariat_lg_code else None
+    return SocietyRecord(row.name, row.purpose, row.role, row.secretariat, row.secretariat_department, _lg(lg), row.source)
+
+
+def local_governments_named(session: Session, name: str) -> list[LocalGovernmentRecord]:
+    """By 市区町村名 or 都道府県名, or by 都道府県名+市区町村名 (東京都府中市)."""
+    full = m.LocalGovernment.pref_name + m.LocalGovernment.name
+    rows = session.scalars(
+        select(m.LocalGovernment)
+        .where(or_(m.LocalGovernment.name == name, (full == name) & (m.LocalGovernment.is_prefecture.is_(False))))
+        .order_by(m.LocalGovernment.code)
+    ).all()
+    return [_lg(r) for r in rows]
+
+
+def local_government(session: Session, code: str) -> LocalGovernmentRecord | None:
+    return _lg(session.get(m.LocalGovernment, code))
+
+
+def prefecture_of(session: Session, lg: LocalGovernmentRecord) -> LocalGovernmentRecord | None:
+    row = session.scalars(
+        select(m.LocalGovernment).where(m.LocalGovernment.pref_code == lg.code[:2], m.LocalGovernment.is_prefecture.is_(True))
+    ).first()
+    return _lg(row)
+
+
+def organization_name(session: Session, name_or_alias: str) -> str | None:
+    """Canonical organization name for a name or alias."""
+    row = session.scalars(select(m.Organization.name).where(m.Organization.name == name_or_alias)).first()
+    if row:
+        return row
+    return session.scalars(
+        select(m.Organization.name).join(m.OrganizationAlias).where(m.OrganizationAlias.alias == name_or_alias)
+    ).first()
+
+
+def kb_counts(session: Session) -> dict[str, int]:
+    return {
+        "local_governments": session.scalar(select(func.count()).select_from(m.LocalGovernment)),
+        "organizations": session.scalar(select(func.count()).select_from(m.Organization)),
+        "assemblies": session.scalar(select(func.count()).select_from(m.Assembly)),
+        "presentations": session.scalar(select(func.count()).select_from(m.Presentation)),
+        "faq_entries": session.scalar(select(func.count()).select_from(m.FaqEntry)),
+    }
+
+
+def lookup_names(session: Session) -> dict[str, list[tuple[str, str]]]:
+    """(surface, canonical value) pairs per entity, for NLU lookup tables and synonyms.
+
+    municipality: 市区町村名 / 都道府県名, 都道府県名+市区町村名, and the kana reading (ひらがな);
+    organization: names and aliases of non-local-government organizations;
+    topic: presentation topics.
+    """
+    from bot.nlp.normalize import fold
+
+    out: dict[str, list[tuple[str, str]]] = {"municipality": [], "organization": [], "topic": []}
+    for lg in session.scalars(select(m.LocalGovernment).order_by(m.LocalGovernment.code)):
+        out["municipality"].append((lg.name, lg.name))
+        if lg.name_kana:
+            out["municipality"].append((fold(lg.name_kana), lg.name))
+        if not lg.is_prefecture:
+            out["municipality"].append((lg.pref_name + lg.name, lg.pref_name + lg.name))
+    for org in session.scalars(select(m.Organization).options(selectinload(m.Organization.aliases)).order_by(m.Organization.id)):
+        if org.lg_code:
+            continue
+        out["organization"].append((org.name, org.name))
+        out["organization"].extend((a.alias, org.name) for a in org.aliases)
+    for topic in session.scalars(select(m.PresentationTopic.topic).distinct().order_by(m.PresentationTopic.topic)):
+        out["topic"].append((topic, topic))
+    return out

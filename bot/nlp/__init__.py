@@ -1,0 +1,1 @@
+"""Japanese text handling: normalization, entity gazetteer, custom Rasa components."""
