@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.dialogue.answer import SUGGESTIONS, answer
 from bot.dialogue.query import Context, Query
 from bot.kb.db import open_session
+from bot.nlp.normalize import MAX_QUESTION_CHARS, has_meaningful_text
 
 logger = logging.getLogger(__name__)
 
@@ -73,5 +74,11 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(text=f"申し訳ありません、ご質問の意味がわかりませんでした。{SUGGESTIONS}")
+        text = (tracker.latest_message or {}).get("text") or ""
+        if not has_meaningful_text(text):
+            dispatcher.utter_message(response="utter_empty")
+        elif len(text) > MAX_QUESTION_CHARS:
+            dispatcher.utter_message(response="utter_too_long")
+        else:
+            dispatcher.utter_message(text=f"申し訳ありません、ご質問の意味がわかりませんでした。{SUGGESTIONS}")
         return []

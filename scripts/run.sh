@@ -14,5 +14,5 @@ ACTION_PID=$!
 trap 'kill "$ACTION_PID" 2>/dev/null || true' EXIT INT TERM
 echo "Madoguchi: action server on http://localhost:${ACTION_PORT}/health"
 echo "Madoguchi: REST channel on http://localhost:${RASA_PORT}/webhooks/rest/webhook (starting; model loading takes a few seconds)"
-.venv/bin/rasa run --enable-api --port "$RASA_PORT" --model models/madoguchi.tar.gz \
+.venv/bin/rasa run --port "$RASA_PORT" --model models/madoguchi.tar.gz \
   --endpoints var/endpoints.yml --credentials credentials.yml

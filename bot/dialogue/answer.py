@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from bot.dialogue import render
-from bot.dialogue.query import ASSEMBLY_PRIORITY, FACT_KINDS, PRESENTATION_PRIORITY, Context, Query
+from bot.dialogue.query import ASSEMBLY_PRIORITY, FACT_KINDS, PRESENTATION_PRIORITY, Context, Query, unknown_presenter
 from bot.kb import queries
 from bot.kb.codes import check_digit, complete
 from bot.kb.records import AssemblyRecord, LocalGovernmentRecord, PresentationRecord
 
 SUGGESTIONS = "総会の日時・会場・参加者数、発表の内容、研究会の事務局、市区町村の団体コードなどをお尋ねください。"
 ASSEMBLY_LEVEL = {"date", "hours", "where", "address", "people", "scale"}
+NEXT_ASSEMBLY = -1  # "次回の総会": never in the records
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ def answer(session: Session, query: Query) -> Reply:
         return _presentation(query, assembly, subject.presentations)
     if intent == "ask_program" or "program" in attrs:
         return Reply(render.program_answer(assembly), query.context.with_(subject_type="program", assembly_number=assembly.number), source=assembly.source)
+    unknown = unknown_presenter(query.text) if intent == "ask_presentation" else None
+    if unknown:
+        return _no_presentation(session, query, assembly, [unknown])
     if intent == "ask_presentation" and query.context.presentation_id is not None:
         current = next((p for p in assembly.presentations if p.id == query.context.presentation_id), None)
         if current is None:
@@ -87,7 +91,7 @@ def _resolve(session: Session, query: Query) -> _Subject:
     if numbers:
         value = numbers[-1]
         if value == "next":
-            subject.assembly_missing = 0
+            subject.assembly_missing = NEXT_ASSEMBLY
             return subject
         if value == "latest":
             subject.assembly = queries.latest_assembly(session)
@@ -121,7 +125,7 @@ def _resolve(session: Session, query: Query) -> _Subject:
         score = 0
         score += 4 * sum(1 for o in orgs if o in p.presenters)
         score += 4 * sum(1 for mu in munis if _presented_by_municipality(p, mu))
-        score += 2 * sum(1 for mu in munis if any(_same_municipality(name, mu) for name, _ in p.municipalities))
+        score += 2 * sum(1 for mu in munis if any(_same_municipality(name, mu) for name, _, _ in p.municipalities))
         score += sum(1 for t in topics if t in p.topics)
         if score:
             scored.append((score, p))
@@ -177,14 +181,23 @@ def _presentation(query: Query, assembly: AssemblyRecord, candidates: list[Prese
             query.context.with_(subject_type="assembly", assembly_number=assembly.number),
             source=assembly.source,
         )
+    if len(candidates) > 1 and attribute in FACT_KINDS:
+        with_facts = [p for p in candidates if _facts(p, attribute, query.text)]
+        candidates = with_facts if len(with_facts) == 1 else candidates
     if len(candidates) > 1:
-        ranked = sorted(candidates, key=lambda p: -_overlap(query.text, p.summary + "".join(p.topics)))
-        candidates = ranked
+        return _which_presentation(query, candidates)
     p = candidates[0]
     facts = _facts(p, attribute, query.text)
     text = render.presentation_answer(p, attribute, facts, assembly)
     context = query.context.with_(subject_type="presentation", assembly_number=p.assembly_number, presentation_id=p.id)
     return Reply(text, context, source=p.source)
+
+
+def _which_presentation(query: Query, candidates: list[PresentationRecord]) -> Reply:
+    lines = ["該当する発表が複数あります。どの発表についてお調べしますか。"]
+    lines += [f"・{p.presenter_label}「{p.title}」（第{p.assembly_number}回総会）" for p in candidates]
+    buttons = tuple({"title": f"{p.presenter_label}の発表", "payload": f"{p.presenter_label}の発表について教えて"} for p in candidates)
+    return Reply("\n".join(lines), query.context, buttons=buttons, answered=False)
 
 
 def _has_kind(candidates: list[PresentationRecord], attribute: str | None) -> bool:
@@ -221,7 +234,7 @@ def _society(session: Session, query: Query) -> Reply:
 def _no_assembly(session: Session, query: Query, number: int) -> Reply:
     numbers = queries.assembly_numbers(session)
     have = "、".join(f"第{n}回" for n in numbers) or "ありません"
-    which = f"第{number}回総会" if number else "次回の総会"
+    which = "次回の総会" if number == NEXT_ASSEMBLY else f"第{number}回総会"
     text = f"{which}の記録はデータにありません。記録があるのは{have}総会です。{SUGGESTIONS}"
     return Reply(text, query.context, answered=False)
 
@@ -230,9 +243,12 @@ def _no_presentation(session: Session, query: Query, assembly: AssemblyRecord, n
     who = "・".join(names)
     presenters = "、".join(p.presenter_label for p in assembly.presentations)
     text = f"{who}の発表の記録は見つかりません。第{assembly.number}回総会で発表したのは{presenters}です。"
+    sources = [assembly.source]
     lgs = [lg for name in query.values("municipality") for lg in queries.local_governments_named(session, name)]
     if len(lgs) == 1:
         text += f"なお、{lgs[0].full_name}の全国地方公共団体コードは{lgs[0].code}です。"
+        sources.append(render.MASTER_SOURCE)
+    text += "\n" + render.source_line("、".join(sources))
     return Reply(text, query.context, answered=False)
 
 

@@ -1,6 +1,7 @@
 """What a user turn asks (intent, entities, text) and the context carried between turns."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
@@ -68,3 +69,19 @@ class Query:
     def attribute(self, priority: tuple[str, ...]) -> str | None:
         asked = set(self.attributes)
         return next((a for a in priority if a in asked), None)
+
+
+# 「日立の発表」「NTTデータは何を報告した」: a name the KB does not know, in front of 発表/報告/講演.
+_PRESENTER_RE = re.compile(r"([一-龥ァ-ヴーA-Za-z0-9・&]{2,30}?)(?:さん|様|社)?(?:の|は|が)(?:何を|どんな)?(?:発表|報告|講演|説明|紹介|取組|取り組み)")
+_NOT_NAMES = {"その", "この", "あの", "総会", "研究会", "今回", "前回", "次回", "最初", "最後", "ほか", "他", "次", "前", "どこ", "誰", "何"}
+
+
+def unknown_presenter(text: str) -> str | None:
+    """The presenter named in ``text`` when the extractor found none (so the bot can say it has no record)."""
+    m = _PRESENTER_RE.search(text or "")
+    if not m:
+        return None
+    name = m.group(1)
+    if name in _NOT_NAMES or any(name.endswith(w) for w in ("総会", "研究会")) or name.startswith(("第", "その", "この")):
+        return None
+    return name

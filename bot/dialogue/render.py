@@ -100,7 +100,9 @@ def presentation_answer(p: PresentationRecord, attribute: str | None, facts: lis
     if attribute == "speaker":
         body = f"「{p.title}」を発表したのは{speaker_text(p)}です。"
     elif attribute == "reactions":
-        body = f"「{p.title}」について、参加者からは{quotes(p.reactions)}との声がありました。" if p.reactions else f"「{p.title}」への参加者の感想は記録にありません。"
+        parts = [f"「{p.title}」について、参加者からは{quotes(p.reactions)}との声がありました。"] if p.reactions else []
+        parts += list(p.audience_notes)
+        body = "".join(parts) or f"「{p.title}」への参加者の感想は記録にありません。"
     elif attribute == "partners" and not facts and p.partners:
         body = f"「{p.title}」の連携先は{'、'.join(p.partners)}です。"
     elif facts:
@@ -140,5 +142,9 @@ def lg_answer(lg: LocalGovernmentRecord, attribute: str | None, prefecture: Loca
     return f"{body}\n{source_line(MASTER_SOURCE)}"
 
 
-def lg_by_code_answer(code: str, lg: LocalGovernmentRecord) -> str:
-    return f"全国地方公共団体コード{code}は{lg.full_name}です。\n{source_line(MASTER_SOURCE)}"
+def lg_by_code_answer(asked: str, lg: LocalGovernmentRecord) -> str:
+    if asked != lg.code:
+        body = f"{asked}は、検査数字を付けた全国地方公共団体コード{lg.code}の{lg.full_name}です。"
+    else:
+        body = f"全国地方公共団体コード{lg.code}は{lg.full_name}です。"
+    return f"{body}\n{source_line(MASTER_SOURCE)}"

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-_CODE_RE = re.compile(r"^\d{6}$")
+_CODE_RE = re.compile(r"^[0-9]{6}$")
 
 
 def check_digit(first_five: str) -> int:
@@ -24,7 +25,8 @@ def code_problem(code: str) -> str | None:
 
 def complete(code: str) -> str | None:
     """A 6-digit code from 5 digits (adds the check digit) or 6 valid digits; None otherwise."""
-    if re.fullmatch(r"\d{5}", code or ""):
+    code = unicodedata.normalize("NFKC", code or "").strip()
+    if re.fullmatch(r"[0-9]{5}", code):
         return code + str(check_digit(code))
     if code_problem(code) is None:
         return code

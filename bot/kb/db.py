@@ -34,15 +34,23 @@ def get_engine(url: str | None = None) -> Engine:
         engine = create_engine(resolved, **kwargs)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
         _engines[resolved] = engine
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # pysqlite would commit DDL outside any transaction; take transaction control ourselves so that
+    # a KB rebuild (DROP/CREATE/INSERT) is one atomic transaction.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def create_schema(engine: Engine) -> None:

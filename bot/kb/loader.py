@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import re
 
 from bot.kb import models as m
+from bot.kb.models import Base
 from bot.kb.codes import code_problem
 from bot.kb.dates import DateError, parse_date, parse_time
-from bot.kb.db import create_schema, get_engine
+from bot.kb.db import get_engine
 from bot.kb.files import LoadError, Problem, read_csv, read_yaml
 from bot.kb.master import MASTER_COLUMNS
 
@@ -36,6 +36,22 @@ def _clean(text) -> str:
     return _CJK_SPACE_RE.sub("", " ".join(str(text).split()))
 
 
+SOCIETY_KEYS = set(SOCIETY_REQUIRED) | {"役割", "事務局団体コード"}
+ASSEMBLY_KEYS = set(ASSEMBLY_REQUIRED) | {
+    "イベント名_カナ", "終了日", "開始時間", "終了時間", "説明", "住所", "会場団体コード", "主催者", "URL",
+    "参加団体数", "参加者数", "規模", "感想", "今後の運営",
+}
+PRESENTATION_KEYS = set(PRESENTATION_REQUIRED) | {"発表者", "発表者役職", "話題", "関係自治体", "連携先", "事実", "感想", "会場の反応"}
+MUNICIPALITY_KEYS = {"名称", "役割", "団体コード"}
+FACT_KEYS = {"種類", "内容"}
+# Japanese names of model columns, for length problems.
+COLUMN_LABELS = {
+    "name": "名称", "kind": "種別", "alias": "別名", "pref_name": "都道府県名", "name_kana": "カナ",
+    "pref_kana": "都道府県名カナ", "secretariat": "事務局", "secretariat_department": "事務局部署",
+    "source": "出典", "venue": "場所名称", "address": "住所", "organizer": "主催者", "url": "URL",
+    "scale_note": "規模", "title": "題目", "speaker": "発表者", "speaker_title": "発表者役職",
+    "topic": "話題", "role": "役割", "kinds": "種類",
+}
 FACT_KINDS = {"いつ", "時間", "どこ", "人数", "自治体数", "数値", "誰", "連携", "条件", "成果", "今後", "内容"}
 
 
@@ -92,6 +108,7 @@ class _Reader:
                 name_kana=row["市区町村名カナ"] or row["都道府県名カナ"],
                 is_prefecture=not city,
             )
+            self._fits(path, row_no, "", lg)
             self.lg_by_code[code] = lg
             self.lg_by_name.setdefault(lg.name, []).append(lg)
             if not lg.is_prefecture:
@@ -106,6 +123,9 @@ class _Reader:
             lg = self.lg_by_code.get(code)
             if lg is None:
                 self.problem(file, row, column, code_problem(code) or f"団体コード「{code}」は地方公共団体の一覧にありません")
+            elif name and name not in (lg.name, lg.pref_name + lg.name):
+                self.problem(file, row, column, f"「{name}」と団体コード「{code}」（{lg.pref_name}{lg.name}）が一致しません")
+                return None
             return lg
         candidates = self.lg_by_name.get(name, [])
         if len(candidates) == 1:
@@ -135,6 +155,7 @@ class _Reader:
             aliases = sorted({a.strip() for a in row.get("別名", "").split("|") if a.strip() and a.strip() != name})
             org = m.Organization(name=name, kind=kind, lg_code=lg_code or None)
             org.aliases = [m.OrganizationAlias(alias=a) for a in aliases]
+            self._fits(path, row_no, "", org, *org.aliases)
             self.org_by_name[name] = org
             for alias in aliases:
                 self.org_by_name.setdefault(alias, org)
@@ -147,12 +168,13 @@ class _Reader:
         if not isinstance(data, dict):
             self.problem(path, None, None, "キーと値の組（マッピング）で書いてください")
             return None
+        self._known_keys(path, data, SOCIETY_KEYS)
         if not self._require(path, None, data, SOCIETY_REQUIRED):
             return None
         code = str(data.get("事務局団体コード") or "")
         if code and code not in self.lg_by_code:
             self.problem(path, None, "事務局団体コード", code_problem(code) or f"団体コード「{code}」は一覧にありません")
-        return m.Society(
+        society = m.Society(
             name=str(data["名称"]),
             purpose=str(data["目的"]),
             role=str(data.get("役割") or ""),
@@ -161,6 +183,8 @@ class _Reader:
             secretariat_department=str(data["事務局部署"]),
             source=str(data["出典"]),
         )
+        self._fits(path, None, "", society)
+        return society
 
     # -- assemblies --------------------------------------------------------------------------
     def assembly(self, path: Path) -> m.Assembly | None:
@@ -168,6 +192,7 @@ class _Reader:
         if not isinstance(data, dict):
             self.problem(path, None, None, "キーと値の組（マッピング）で書いてください")
             return None
+        self._known_keys(path, data, ASSEMBLY_KEYS)
         if not self._require(path, None, data, ASSEMBLY_REQUIRED):
             return None
         number = self._int(path, None, "回", data["回"], minimum=1)
@@ -200,6 +225,7 @@ class _Reader:
             outlook=str(data.get("今後の運営") or ""),
             source=str(data["出典"]),
         )
+        self._fits(path, None, "", assembly)
         assembly.reactions = [m.AssemblyReaction(text=str(t)) for t in self._list(path, None, "感想", data.get("感想"))]
         presentations = self._list(path, None, "発表", data["発表"])
         orders: set[int] = set()
@@ -219,6 +245,7 @@ class _Reader:
         if not isinstance(item, dict):
             self.problem(path, None, where, "キーと値の組（マッピング）で書いてください")
             return None
+        self._known_keys(path, item, PRESENTATION_KEYS, where)
         if not self._require(path, None, item, PRESENTATION_REQUIRED, prefix=where):
             return None
         p = m.Presentation(
@@ -246,6 +273,7 @@ class _Reader:
             if not isinstance(muni, dict) or not muni.get("名称"):
                 self.problem(path, None, col, "「名称」と「役割」を書いてください")
                 continue
+            self._known_keys(path, muni, MUNICIPALITY_KEYS, col)
             lg = self.resolve_lg(path, None, col, str(muni["名称"]), str(muni.get("団体コード") or ""))
             if lg is not None:
                 p.municipalities.append(m.PresentationMunicipality(lg_code=lg.code, role=str(muni.get("役割") or "関係")))
@@ -256,16 +284,39 @@ class _Reader:
             if not isinstance(fact, dict) or not fact.get("内容"):
                 self.problem(path, None, col, "「種類」と「内容」を書いてください")
                 continue
+            self._known_keys(path, fact, FACT_KEYS, col)
             kinds = [str(k) for k in self._list(path, None, f"{col}.種類", fact.get("種類"))]
             unknown = [k for k in kinds if k not in FACT_KINDS]
             if unknown or not kinds:
                 self.problem(path, None, f"{col}.種類", f"種類は {'・'.join(sorted(FACT_KINDS))} から選んでください（{'、'.join(unknown) or '空'}）")
                 continue
             p.facts.append(m.PresentationFact(kinds=" ".join(kinds), text=_clean(fact["内容"])))
-        p.reactions = [m.PresentationReaction(text=str(t)) for t in self._list(path, None, f"{where}.感想", item.get("感想"))]
+        p.reactions = [m.PresentationReaction(text=str(t), quoted=True) for t in self._list(path, None, f"{where}.感想", item.get("感想"))]
+        p.reactions += [
+            m.PresentationReaction(text=_clean(t), quoted=False)
+            for t in self._list(path, None, f"{where}.会場の反応", item.get("会場の反応"))
+        ]
+        children = [*p.presenters, *p.municipalities, *p.partners, *p.topics, *p.facts]
+        self._fits(path, None, f"{where}.", p, *children)
         return p
 
     # -- helpers -----------------------------------------------------------------------------
+    def _known_keys(self, path: Path, data: dict, allowed: set[str], prefix: str = "") -> None:
+        for key in data:
+            if key not in allowed:
+                where = f"{prefix}.{key}" if prefix else str(key)
+                self.problem(path, None, where, f"不明な項目です（使える項目: {'、'.join(sorted(allowed))}）")
+
+    def _fits(self, path: Path, row, prefix: str, *objects) -> None:
+        """Every text fits its column (PostgreSQL would refuse it; SQLite would keep it)."""
+        for obj in objects:
+            for column in obj.__table__.columns:
+                length = getattr(column.type, "length", None)
+                value = getattr(obj, column.key, None)
+                if length and isinstance(value, str) and len(value) > length:
+                    label = COLUMN_LABELS.get(column.key, column.key)
+                    self.problem(path, row, f"{prefix}{label}", f"{length} 文字以内にしてください（{len(value)} 文字）")
+
     def _require(self, path: Path, row, data: dict, keys: list[str], prefix: str = "") -> bool:
         missing = [k for k in keys if data.get(k) in (None, "")]
         for key in missing:
@@ -303,6 +354,8 @@ class _Reader:
     def _time(self, path: Path, column: str, value):
         if value in (None, ""):
             return None
+        if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads 13:30 as 810
+            value = "%d:%02d" % divmod(value, 60)
         try:
             return parse_time(str(value))
         except DateError as exc:
@@ -350,26 +403,15 @@ def read_kb(data_dir: Path = DEFAULT_DATA_DIR) -> KBData:
 
 
 def write_kb(kb: KBData, engine: Engine) -> None:
-    """Replace the database content with ``kb`` in one transaction."""
-    create_schema(engine)
-    with Session(engine, future=True) as session, session.begin():
-        for model in (
-            m.PresentationReaction,
-            m.PresentationFact,
-            m.PresentationTopic,
-            m.PresentationPartner,
-            m.PresentationMunicipality,
-            m.PresentationOrganization,
-            m.Presentation,
-            m.AssemblyReaction,
-            m.Assembly,
-            m.Society,
-            m.OrganizationAlias,
-            m.Organization,
-            m.FaqEntry,
-            m.LocalGovernment,
-        ):
-            session.execute(delete(model))
+    """Replace the database content with ``kb`` in one transaction.
+
+    The KB tables are dropped and recreated inside the same transaction (SQLite and PostgreSQL both
+    have transactional DDL), so a schema change needs no migration and a failure changes nothing.
+    """
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        Base.metadata.create_all(connection)
+        session = Session(bind=connection, future=True)
         session.add_all(kb.local_governments)
         session.flush()
         session.add_all(kb.organizations)
@@ -382,6 +424,8 @@ def write_kb(kb: KBData, engine: Engine) -> None:
                     if org is not None:
                         presenter.organization_id = org.id
         session.add_all(kb.assemblies)
+        session.flush()
+        session.close()
 
 
 def load(data_dir: Path = DEFAULT_DATA_DIR, url: str | None = None) -> dict[str, int]:

@@ -165,10 +165,13 @@ class PresentationFact(Base):
 
 
 class PresentationReaction(Base):
+    """An audience reaction: a quoted voice (感想) or the report's description of it (会場の反応)."""
+
     __tablename__ = "presentation_reaction"
     id = Column(Integer, primary_key=True)
     presentation_id = Column(Integer, ForeignKey("presentation.id", ondelete="CASCADE"), nullable=False)
     text = Column(Text, nullable=False)
+    quoted = Column(Boolean, nullable=False, default=True)
 
 
 class FaqEntry(Base):

@@ -30,11 +30,12 @@ def _presentation(p: m.Presentation, number: int, lg_names: dict[str, str]) -> P
         speaker=p.speaker,
         speaker_title=p.speaker_title,
         presenters=tuple(o.name for o in p.presenters),
-        municipalities=tuple((lg_names.get(x.lg_code, x.lg_code), x.role) for x in p.municipalities),
+        municipalities=tuple((lg_names.get(x.lg_code, x.lg_code), x.role, x.lg_code) for x in p.municipalities),
         partners=tuple(x.name for x in p.partners),
         topics=tuple(x.topic for x in p.topics),
         facts=tuple(FactRecord(tuple(f.kinds.split()), f.text) for f in p.facts),
-        reactions=tuple(r.text for r in p.reactions),
+        reactions=tuple(r.text for r in p.reactions if r.quoted),
+        audience_notes=tuple(r.text for r in p.reactions if not r.quoted),
     )
 
 

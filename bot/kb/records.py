@@ -45,11 +45,12 @@ class PresentationRecord:
     speaker: str
     speaker_title: str
     presenters: tuple[str, ...]
-    municipalities: tuple[tuple[str, str], ...]  # (name, role)
+    municipalities: tuple[tuple[str, str, str], ...]  # (name, role, 団体コード)
     partners: tuple[str, ...]
     topics: tuple[str, ...]
     facts: tuple[FactRecord, ...]
-    reactions: tuple[str, ...]
+    reactions: tuple[str, ...]  # quoted voices of participants
+    audience_notes: tuple[str, ...] = ()  # the report's own description of the audience's reaction
 
     @property
     def source(self) -> str:

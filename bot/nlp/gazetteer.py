@@ -37,7 +37,7 @@ def _usable(surface: str, entity: str) -> bool:
         return True
     if _KANA_RE.match(surface) and len(surface) < MIN_KANA_ONLY_LENGTH:
         return False
-    if _ASCII_RE.match(fold(surface)) and len(surface) < 3:
+    if _ASCII_RE.match(fold(surface)) and len(surface) < 2:
         return False
     return True
 

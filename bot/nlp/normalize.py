@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-MAX_CHARS = 1000  # longer input is cut: no question about the KB needs more
+MAX_CHARS = 1000  # longer input is cut before NLU
+MAX_QUESTION_CHARS = 300  # a longer message is not read as one question
 
 _KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -71,3 +72,8 @@ def fold(text: str) -> str:
 def has_meaningful_text(text: str) -> bool:
     """True when the text contains letters, kana, kanji or digits (not only emoji/symbols)."""
     return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text)
+
+
+def is_readable_question(text: str) -> bool:
+    """False for messages the guide should not try to classify (no text at all, or far too long)."""
+    return has_meaningful_text(text) and len(text) <= MAX_QUESTION_CHARS

@@ -1,0 +1,105 @@
+"""QA benchmark: asks every case of a QA file over REST and prints accuracy and latency.
+
+    .venv/bin/python bench/eval.py ../shared/eval/public_qa.yml --url http://localhost:5005
+
+Case format (see ../shared/eval/public_qa.yml): ``turns`` are sent in order with one sender id; the
+reply to the last turn must contain, for every ``expect`` group, one of its strings, and none of
+the ``forbid`` strings. Prints per-case failures, accuracy, and p50/p95 latency per message.
+With ``--fixed-text`` the same server is also timed answering a fixed response (a rule with an
+``utter_`` reply, no action server) for comparison.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.qa import check, load_cases
+
+
+@dataclass
+class Result:
+    case_id: str
+    passed: bool
+    reply: str
+    problems: list[str] = field(default_factory=list)
+
+
+def ask(url: str, sender: str, text: str, timeout: float = 30.0) -> tuple[str, float]:
+    body = json.dumps({"sender": sender, "message": text}).encode("utf-8")
+    request = urllib.request.Request(
+        url.rstrip("/") + "/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        payload = json.loads(response.read().decode("utf-8"))
+    elapsed = time.perf_counter() - start
+    return "\n".join(m.get("text", "") for m in payload if isinstance(m, dict)), elapsed
+
+
+def run_case(url: str, case: dict, latencies: list[float]) -> Result:
+    sender = f"eval-{case.get('id', 'case')}-{uuid.uuid4().hex[:8]}"
+    reply = ""
+    for turn in case["turns"]:
+        reply, elapsed = ask(url, sender, turn)
+        latencies.append(elapsed)
+    problems = check(case, reply)
+    return Result(str(case.get("id")), not problems, reply, problems)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("qa_file", type=Path)
+    parser.add_argument("--url", default="http://localhost:5005")
+    parser.add_argument("--repeat", type=int, default=1, help="ask the whole set this many times (latency)")
+    parser.add_argument("--fixed-text", default=None, help="also time this message, answered by a fixed response")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+
+    try:
+        cases = load_cases(args.qa_file)
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    latencies: list[float] = []
+    results: list[Result] = []
+    for _ in range(args.repeat):
+        results = [run_case(args.url, case, latencies) for case in cases]
+    failed = [r for r in results if not r.passed]
+    if not args.quiet:
+        for r in failed:
+            print(f"FAIL {r.case_id}: {'; '.join(r.problems)}\n     reply: {r.reply!r}")
+    accuracy = (len(results) - len(failed)) / len(results)
+    print(f"cases: {len(results)}  passed: {len(results) - len(failed)}  accuracy: {accuracy:.1%}")
+    print(
+        f"latency per message (n={len(latencies)}): p50 {percentile(latencies, 50) * 1000:.1f} ms"
+        f"  p95 {percentile(latencies, 95) * 1000:.1f} ms"
+    )
+    if args.fixed_text:
+        fixed = []
+        sender = f"eval-fixed-{uuid.uuid4().hex[:8]}"
+        for _ in range(max(len(latencies), 20)):
+            fixed.append(ask(args.url, sender, args.fixed_text)[1])
+        p95, fixed95 = percentile(latencies, 95), percentile(fixed, 95)
+        print(
+            f"fixed response (n={len(fixed)}): p50 {percentile(fixed, 50) * 1000:.1f} ms  p95 {fixed95 * 1000:.1f} ms"
+            f"  ratio p95 {p95 / fixed95:.2f}x"
+        )
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

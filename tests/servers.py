@@ -1,0 +1,121 @@
+"""Starts the real action server and Rasa server for end-to-end tests (no mocks)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+MODEL = REPO / "models" / "madoguchi.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post_json(url: str, payload, timeout: float = 30.0, raw: bytes | None = None, headers: dict | None = None):
+    body = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@dataclass
+class RasaStack:
+    """Action server + Rasa server (REST channel) on free ports, sharing one database URL."""
+
+    workdir: Path
+    db_url: str
+    extra_env: dict = field(default_factory=dict)
+    rasa_port: int = field(default_factory=free_port)
+    action_port: int = field(default_factory=free_port)
+    procs: list = field(default_factory=list)
+    logs: list = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.url}/webhooks/rest/webhook"
+
+    def _env(self) -> dict:
+        env = dict(os.environ)
+        env.update({"MADOGUCHI_DB_URL": self.db_url, "PYTHONUNBUFFERED": "1", **self.extra_env})
+        return env
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(self.workdir / f"{name}.log", "wb")
+        self.logs.append(log)
+        proc = subprocess.Popen(args, cwd=REPO, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc
+
+    def start_actions(self) -> subprocess.Popen:
+        return self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)])
+
+    def start_rasa(self, credentials: Path | None = None) -> subprocess.Popen:
+        endpoints = self.workdir / "endpoints.yml"
+        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n')
+        args = [str(BIN / "rasa"), "run", "--port", str(self.rasa_port), "--model", str(MODEL), "--endpoints", str(endpoints)]
+        args += ["--credentials", str(credentials or REPO / "credentials.yml")]
+        return self._spawn("rasa", args)
+
+    def start(self, timeout: float = 240.0, credentials: Path | None = None) -> "RasaStack":
+        if not MODEL.exists():
+            raise RuntimeError(f"{MODEL} がありません。`make train` で学習してください")
+        self.start_actions()
+        self.start_rasa(credentials)
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for proc in self.procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"server exited early ({proc.args[:3]}); see {self.workdir}")
+            try:
+                status, body = post_json(self.webhook, {"sender": "readiness", "message": "こんにちは"}, timeout=5)
+                actions_up = urllib.request.urlopen(f"http://127.0.0.1:{self.action_port}/health", timeout=5).status == 200
+                if status == 200 and json.loads(body) and actions_up:
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(1.0)
+        raise RuntimeError(f"servers not ready after {timeout:.0f}s; logs in {self.workdir}")
+
+    def ask(self, text: str, sender: str = "tester") -> list[dict]:
+        status, body = post_json(self.webhook, {"sender": sender, "message": text})
+        assert status == 200, (status, body[:300])
+        return json.loads(body)
+
+    def reply_text(self, text: str, sender: str = "tester") -> str:
+        return "\n".join(m.get("text", "") for m in self.ask(text, sender))
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for log in self.logs:
+            log.close()
+        self.procs.clear()

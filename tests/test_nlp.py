@@ -1,0 +1,91 @@
+"""Normalization, the gazetteer and entity extraction (pure functions, no Rasa server)."""
+from __future__ import annotations
+
+import pytest
+
+from bot.nlp.entities import extract
+from bot.nlp.gazetteer import Gazetteer
+from bot.nlp.normalize import fold, has_meaningful_text, kanji_to_int, normalize
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("第７回総会の会場は？", "第7回総会の会場は?"),
+        ("第七回総会", "第7回総会"),
+        ("第十二回の総会", "第12回の総会"),
+        ("二十五回目", "25回目"),
+        ("ＦＵＪＩＴＳＵの発表", "FUJITSUの発表"),
+        ("ﾖｼｶﾜｼ", "ヨシカワシ"),
+        ("  総会\t\n の  日程 ", "総会 の 日程"),
+        ("総会\x00の\x1b日程", "総会 の 日程"),
+        ("㍻30年", "平成30年"),
+    ],
+)
+def test_normalize(raw, expected):
+    assert normalize(raw) == expected
+
+
+def test_normalize_handles_nothing_and_huge_input():
+    assert normalize(None) == ""
+    assert normalize("") == ""
+    assert len(normalize("あ" * 100_000)) == 1000
+
+
+def test_kanji_numbers():
+    assert [kanji_to_int(t) for t in ("七", "十", "十二", "二十", "百三", "二〇一八")] == [7, 10, 12, 20, 103, 2018]
+    assert kanji_to_int("回") is None
+
+
+def test_fold_keeps_length_and_unifies_kana_and_case():
+    assert fold("スミダク MRI") == "すみだく mri"
+    assert len(fold("ヴァイオリン")) == len("ヴァイオリン")
+
+
+def test_meaningful_text():
+    assert not has_meaningful_text("😀🎉 !?")
+    assert has_meaningful_text("総会")
+    assert has_meaningful_text("7")
+
+
+@pytest.fixture(scope="module")
+def gazetteer():
+    return Gazetteer(
+        [
+            ("府中市", "municipality", "府中市"),
+            ("東京都府中市", "municipality", "東京都府中市"),
+            ("すみだく", "municipality", "墨田区"),
+            ("墨田区", "municipality", "墨田区"),
+            ("つし", "municipality", "津市"),
+            ("富士通", "organization", "富士通株式会社"),
+            ("FUJITSU", "organization", "富士通株式会社"),
+            ("MRI", "organization", "株式会社三菱総合研究所"),
+            ("いつ", "attribute", "date"),
+            ("会場", "attribute", "where"),
+        ]
+    )
+
+
+def test_gazetteer_longest_match_and_canonical_values(gazetteer):
+    found = extract(gazetteer, "東京都府中市の会場はいつ")
+    assert [(e["entity"], e["value"]) for e in found] == [
+        ("municipality", "東京都府中市"), ("attribute", "where"), ("attribute", "date")
+    ]
+
+
+def test_gazetteer_matches_kana_and_case_variants(gazetteer):
+    assert [e["value"] for e in extract(gazetteer, "スミダクの発表")] == ["墨田区"]
+    assert [e["value"] for e in extract(gazetteer, "fujitsuの発表")] == ["富士通株式会社"]
+
+
+def test_short_kana_names_and_embedded_romaji_do_not_match(gazetteer):
+    assert extract(gazetteer, "いつしたの") == [{"entity": "attribute", "start": 0, "end": 2, "value": "date"}]
+    assert extract(gazetteer, "primary school") == []
+
+
+def test_numbers_become_assembly_numbers_and_codes(gazetteer):
+    values = [(e["entity"], e["value"]) for e in extract(gazetteer, "第7回総会と131211")]
+    assert values == [("assembly_number", "7"), ("lg_code", "131211")]
+    assert [(e["entity"], e["value"]) for e in extract(gazetteer, "最新の総会")] == [("assembly_number", "latest")]
+    assert [(e["entity"], e["value"]) for e in extract(gazetteer, "次回の総会")] == [("assembly_number", "next")]
+    assert [(e["entity"], e["value"]) for e in extract(gazetteer, "12回目の総会")] == [("assembly_number", "12")]

@@ -1,0 +1,67 @@
+"""The NLU training data is consistent with the extractor, normalized, and valid for Rasa."""
+from __future__ import annotations
+
+import re
+import subprocess
+
+import yaml
+
+from bot.nlp.annotate import NLU_DIR, intent_files, plain, run
+from bot.nlp.normalize import normalize
+from bot.qa import load_cases
+from servers import BIN, REPO
+
+PUBLIC_QA = REPO.parent / "shared" / "eval" / "public_qa.yml"
+
+
+def _examples():
+    for path in intent_files():
+        for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+            if "intent" in block:
+                for line in block["examples"].splitlines():
+                    if line.strip().startswith("- "):
+                        yield path.name, block["intent"], line.strip()[2:]
+
+
+def test_annotations_match_what_the_extractor_finds():
+    stale = run(check=True)
+    assert stale == [], f"run `madoguchi nlu annotate`: {stale}"
+
+
+def test_examples_are_stored_normalized():
+    bad = [(f, text) for f, _, text in _examples() if normalize(plain(text)) != plain(text)]
+    assert bad == []
+
+
+def test_no_public_evaluation_question_is_in_the_training_data():
+    def key(text):
+        return re.sub(r"[\s?？!！。、]", "", normalize(text))
+
+    training = {key(plain(text)) for _, _, text in _examples()}
+    leaked = [turn for case in load_cases(PUBLIC_QA) for turn in case["turns"] if key(turn) in training]
+    assert leaked == []
+
+
+def test_every_attribute_cue_maps_to_one_attribute():
+    blocks = yaml.safe_load((NLU_DIR / "attributes.yml").read_text(encoding="utf-8"))["nlu"]
+    lookup = [ln.strip()[2:] for b in blocks if b.get("lookup") == "attribute" for ln in b["examples"].splitlines() if ln.strip()]
+    mapped = [ln.strip()[2:] for b in blocks if "synonym" in b for ln in b["examples"].splitlines() if ln.strip()]
+    assert sorted(lookup) == sorted(mapped)
+    assert len(mapped) == len(set(mapped))
+
+
+def test_every_intent_has_enough_examples():
+    counts: dict[str, int] = {}
+    for _, intent, _ in _examples():
+        counts[intent] = counts.get(intent, 0) + 1
+    domain = yaml.safe_load((REPO / "domain.yml").read_text(encoding="utf-8"))
+    assert set(counts) == set(domain["intents"])
+    assert min(counts.values()) >= 30, counts
+
+
+def test_rasa_data_validate_passes():
+    result = subprocess.run(
+        [str(BIN / "rasa"), "data", "validate", "--fail-on-warnings", "--domain", "domain.yml", "--data", "data"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
