@@ -28,8 +28,9 @@ def context_from(tracker: Tracker) -> Context:
     return Context(
         subject_type=tracker.get_slot("subject_type"),
         assembly_number=as_int(tracker.get_slot("assembly_number")),
-        presentation_id=as_int(tracker.get_slot("presentation_id")),
+        presentation_id=tracker.get_slot("presentation_id") or None,
         municipality_code=tracker.get_slot("municipality_code"),
+        pending=tracker.get_slot("pending") or None,
     )
 
 
@@ -37,8 +38,9 @@ def context_events(context: Context) -> List[Dict[Text, Any]]:
     return [
         SlotSet("subject_type", context.subject_type),
         SlotSet("assembly_number", None if context.assembly_number is None else str(context.assembly_number)),
-        SlotSet("presentation_id", None if context.presentation_id is None else str(context.presentation_id)),
+        SlotSet("presentation_id", context.presentation_id),
         SlotSet("municipality_code", context.municipality_code),
+        SlotSet("pending", context.pending),
     ]
 
 

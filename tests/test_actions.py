@@ -2,6 +2,7 @@
 CollectingDispatcher, the database found through MADOGUCHI_DB_URL (nothing mocked)."""
 from __future__ import annotations
 
+import re
 import logging
 import re
 import sqlite3
@@ -16,7 +17,7 @@ from bot.kb import db, loader
 from bot.kb.db import REPO_ROOT
 from bot.nlp.normalize import normalize
 
-CONTEXT_SLOTS = ("subject_type", "assembly_number", "presentation_id", "municipality_code")
+CONTEXT_SLOTS = ("subject_type", "assembly_number", "presentation_id", "municipality_code", "pending")
 _POLITE_END_RE = re.compile(r"(です|ます|ました|ません|でした|ください|ですか|ますか|でしょうか)$")
 _QUOTE_RE = re.compile(r"「[^「」]*」")
 _NOTE_RE = re.compile(r"（[^（）。]*）|\([^()。]*\)")
@@ -136,7 +137,7 @@ def test_presentation_answer_sets_context_and_a_follow_up_uses_it(kb_env):
     assert set(slots) == set(CONTEXT_SLOTS)
     assert slots["subject_type"] == "presentation"
     assert slots["assembly_number"] == "7"
-    assert slots["presentation_id"] is not None and slots["presentation_id"].isdigit()
+    assert slots["presentation_id"] is not None and re.fullmatch(r"\d+-\d+", slots["presentation_id"])
     assert slots["municipality_code"] is None
 
     follow = make_tracker("今後はどうされるのですか", "ask_presentation", [("attribute", "今後", "plan")], slots=next_slots(tracker.slots, events))

@@ -46,6 +46,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 DEFAULT_API_BASE = "https://api.line.me"
 REPLY_PATH = "/v2/bot/message/reply"
@@ -174,7 +175,11 @@ def quick_reply_items(buttons: Iterable[dict]) -> list[dict]:
         payload = str(button.get("payload") or title).strip()
         if not title or not payload:
             continue
-        action = {"type": "message", "label": truncate(title, MAX_LABEL_CHARS), "text": truncate(payload, MAX_ACTION_TEXT_CHARS)}
+        action = {
+            "type": "message",
+            "label": truncate(title, MAX_LABEL_CHARS),
+            "text": truncate(payload, MAX_ACTION_TEXT_CHARS),
+        }
         key = (action["label"], action["text"])
         if key in seen:
             continue
@@ -276,7 +281,7 @@ class LineInput(InputChannel):
 
     # -- webhook ------------------------------------------------------------------------------------
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         line_webhook = Blueprint("line_webhook", __name__)
 
         @line_webhook.route("/", methods=["GET"])
@@ -293,7 +298,7 @@ class LineInput(InputChannel):
 
         return line_webhook
 
-    async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+    async def _receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         body = await self._read_body(request)
         if body is None:
             logger.warning("LINE webhook rejected: body over %d bytes", MAX_BODY_BYTES)
@@ -343,15 +348,17 @@ class LineInput(InputChannel):
 
     # -- events ---------------------------------------------------------------------------------------
 
-    async def _handle_events(self, events: list[dict], on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _handle_events(self, events: list[dict], on_new_message: OnNewMessage) -> None:
         for event in events:  # in order: one conversation's messages are answered as they were sent
             try:
                 await self._handle_event(event, on_new_message)
             except Exception as exc:  # one bad event must not stop the others
-                logger.error("LINE event %s (%s) failed: %s", event.get("webhookEventId"), event.get("type"), type(exc).__name__)
+                logger.error(
+                    "LINE event %s (%s) failed: %s", event.get("webhookEventId"), event.get("type"), type(exc).__name__
+                )
                 logger.debug("LINE event failure", exc_info=True)
 
-    async def _handle_event(self, event: dict, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _handle_event(self, event: dict, on_new_message: OnNewMessage) -> None:
         kind, event_id = event["type"], event.get("webhookEventId")
         if event.get("mode", "active") != "active":
             logger.info("LINE event %s (%s) in %s mode: ignored", event_id, kind, event.get("mode"))
@@ -373,7 +380,7 @@ class LineInput(InputChannel):
             return
         await self._reply(event["replyToken"], messages, event_id)
 
-    async def _ask_rasa(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], text: str, event: dict) -> list[dict]:
+    async def _ask_rasa(self, on_new_message: OnNewMessage, text: str, event: dict) -> list[dict]:
         collector = LineCollector()
         metadata = {
             "line": {
@@ -384,7 +391,10 @@ class LineInput(InputChannel):
             }
         }
         try:
-            await on_new_message(UserMessage(text, collector, sender_id=sender_id(event), input_channel=self.name(), metadata=metadata))
+            message = UserMessage(
+                text, collector, sender_id=sender_id(event), input_channel=self.name(), metadata=metadata
+            )
+            await on_new_message(message)
         except Exception as exc:
             logger.error("LINE event %s: the dialogue failed (%s)", event.get("webhookEventId"), type(exc).__name__)
             logger.debug("LINE dialogue failure", exc_info=True)
@@ -396,7 +406,8 @@ class LineInput(InputChannel):
         payload = {"replyToken": reply_token, "messages": messages[:MAX_MESSAGES]}
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REPLY_TIMEOUT_SECONDS)) as session:
-                async with session.post(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers) as resp:
+                data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+                async with session.post(url, data=data, headers=headers) as resp:
                     if resp.status < 300:
                         logger.info("LINE reply for event %s: %d message(s) sent", event_id, len(payload["messages"]))
                         return

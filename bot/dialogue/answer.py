@@ -6,76 +6,91 @@ attribute cue says what to tell. New data needs no new code here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from sqlalchemy.orm import Session
 
-from bot.dialogue import render
-from bot.dialogue.query import ASSEMBLY_PRIORITY, FACT_KINDS, PRESENTATION_PRIORITY, Context, Query, unknown_presenter
+from bot.dialogue import presentations, render
+from bot.dialogue.municipality import municipality_reply, pending_choice
+from bot.dialogue.query import ASSEMBLY_PRIORITY, PRESENTATION_PRIORITY, Query, unknown_presenter
+from bot.dialogue.reply import Reply
 from bot.kb import queries
-from bot.kb.codes import check_digit, complete
-from bot.kb.records import AssemblyRecord, LocalGovernmentRecord, PresentationRecord
+from bot.kb.records import AssemblyRecord, PresentationRecord
 
 SUGGESTIONS = "総会の日時・会場・参加者数、発表の内容、研究会の事務局、市区町村の団体コードなどをお尋ねください。"
-ASSEMBLY_LEVEL = {"date", "hours", "where", "address", "people", "scale"}
 NEXT_ASSEMBLY = -1  # "次回の総会": never in the records
 
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    context: Context
-    buttons: tuple[dict, ...] = ()
-    answered: bool = True  # False when the KB had nothing to say
-    source: str | None = None
-
-
-@dataclass
-class _Subject:
-    assembly: AssemblyRecord | None = None
-    assembly_missing: int | None = None
-    presentations: list[PresentationRecord] = field(default_factory=list)
-    named: list[str] = field(default_factory=list)  # names the user gave for a presentation subject
+__all__ = ["Reply", "SUGGESTIONS", "answer"]
 
 
 def answer(session: Session, query: Query) -> Reply:
-    attrs = set(query.attributes)
-    intent = query.intent
-    if intent == "ask_society" or (intent not in ("ask_municipality",) and _is_society_question(session, query)):
-        return _society(session, query)
-    if intent == "ask_municipality" or (attrs & {"code", "prefecture"} and not query.values("topic")) or (
-        query.values("lg_code") and intent != "ask_presentation"
-    ):
-        reply = _municipality(session, query)
+    if query.context.pending:
+        reply = pending_choice(session, query)
         if reply is not None:
             return reply
+        query = query.with_context(query.context.with_(pending=None))
+    attrs = set(query.attributes)
+    intent = query.intent
+    if intent == "ask_society" or (intent != "ask_municipality" and _is_society_question(session, query)):
+        return _society(session, query)
+    if (
+        intent == "ask_municipality"
+        or (attrs & {"code", "prefecture"} and not query.values("topic"))
+        or (query.values("lg_code") and intent != "ask_presentation")
+    ):
+        reply = municipality_reply(session, query)
+        if reply is not None:
+            return reply
+    return _assembly_or_presentation(session, query)
 
-    subject = _resolve(session, query)
-    if subject.assembly_missing is not None:
-        return _no_assembly(session, query, subject.assembly_missing)
-    assembly = subject.assembly
+
+def _assembly_or_presentation(session: Session, query: Query) -> Reply:
+    intent, attrs = query.intent, set(query.attributes)
+    assembly, missing, explicit = _assembly(session, query)
+    if missing is not None:
+        return _no_assembly(session, query, missing)
     if assembly is None:
         return Reply(f"まだ総会の記録が登録されていません。{SUGGESTIONS}", query.context, answered=False)
 
-    if subject.named and not subject.presentations and intent != "ask_assembly":
-        return _no_presentation(session, query, assembly, subject.named)
-    if subject.presentations:
-        return _presentation(query, assembly, subject.presentations)
+    society = queries.society(session)
+    orgs = [queries.organization_name(session, o) or o for o in query.values("organization")]
+    orgs = [o for o in orgs if society is None or o != society.name]
+    pool = list(assembly.presentations)
+    if not explicit:  # a name without a number: every assembly, the current one first
+        pool += [p for a in queries.all_assemblies(session) if a.number != assembly.number for p in a.presentations]
+    found = presentations.find(pool, query, orgs)
+    if found.unmatched_names and intent != "ask_assembly":
+        return _no_presentation(session, query, assembly, found.unmatched_names)
+    if found.presentations:
+        if len(found.presentations) > 1:
+            return presentations.which_one(query, found.presentations)
+        p = found.presentations[0]
+        return presentations.presentation_reply(query, _assembly_of(session, assembly, p), p)
+
     if intent == "ask_program" or "program" in attrs:
-        return Reply(render.program_answer(assembly), query.context.with_(subject_type="program", assembly_number=assembly.number), source=assembly.source)
+        return _program(query, assembly)
     unknown = unknown_presenter(query.text) if intent == "ask_presentation" else None
     if unknown:
         return _no_presentation(session, query, assembly, [unknown])
-    if intent == "ask_presentation" and query.context.presentation_id is not None:
-        current = next((p for p in assembly.presentations if p.id == query.context.presentation_id), None)
-        if current is None:
-            current = _presentation_by_id(session, query.context.presentation_id)
-        if current is not None:
-            return _presentation(query, assembly, [current])
+
+    current = _context_presentation(session, query)
+    if current is not None and not explicit and "総会" not in query.text:
+        attribute = query.attribute(PRESENTATION_PRIORITY)
+        if intent == "ask_presentation" or presentations.has_answer(current, attribute):
+            return presentations.presentation_reply(query, _assembly_of(session, assembly, current), current)
     if intent == "ask_presentation":
+        municipality = _context_municipality(session, query)
+        if municipality:  # 「さいたま市の団体コードは？」→「そこで行われた実証実験は？」
+            found = presentations.find(pool, query.with_entity("municipality", municipality), [])
+            if len(found.presentations) == 1:
+                p = found.presentations[0]
+                return presentations.presentation_reply(query, _assembly_of(session, assembly, p), p)
+        by_text = presentations.best_by_text(pool, query.text)
+        if by_text:
+            return presentations.presentation_reply(query, _assembly_of(session, assembly, by_text[0]), by_text[0])
         text = "どの発表についてのご質問でしょうか。発表団体名やテーマを添えてお尋ねください。\n" + render.program_answer(assembly)
         return Reply(text, query.context.with_(subject_type="program", assembly_number=assembly.number), answered=False)
     attribute = query.attribute(ASSEMBLY_PRIORITY)
+    if attribute == "other":
+        return _program(query, assembly)
     return Reply(
         render.assembly_answer(assembly, attribute),
         query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None),
@@ -84,65 +99,27 @@ def answer(session: Session, query: Query) -> Reply:
 
 
 # -- subjects ------------------------------------------------------------------------------------
-def _resolve(session: Session, query: Query) -> _Subject:
-    subject = _Subject()
+def _assembly(session: Session, query: Query) -> tuple[AssemblyRecord | None, int | str | None, bool]:
+    """(assembly, what is missing, whether the user named it) for the question."""
     numbers = query.values("assembly_number")
-    explicit = None
     if numbers:
         value = numbers[-1]
         if value == "next":
-            subject.assembly_missing = NEXT_ASSEMBLY
-            return subject
+            return None, NEXT_ASSEMBLY, True
         if value == "latest":
-            subject.assembly = queries.latest_assembly(session)
-        else:
-            explicit = int(value)
-            subject.assembly = queries.assembly(session, explicit)
-            if subject.assembly is None:
-                subject.assembly_missing = explicit
-                return subject
-    elif query.context.assembly_number is not None:
-        subject.assembly = queries.assembly(session, query.context.assembly_number)
-    if subject.assembly is None:
-        subject.assembly = queries.latest_assembly(session)
-    if subject.assembly is None:
-        return subject
-
-    orgs = [queries.organization_name(session, o) or o for o in query.values("organization")]
-    munis = query.values("municipality")
-    topics = query.values("topic")
-    society = queries.society(session)
-    orgs = [o for o in orgs if society is None or o != society.name]
-    if not (orgs or munis or topics):
-        return subject
-    pool = list(subject.assembly.presentations)
-    if explicit is None:  # a name without a number: search every assembly, the current one first
-        for other in queries.all_assemblies(session):
-            if other.number != subject.assembly.number:
-                pool.extend(other.presentations)
-    scored = []
-    for p in pool:
-        score = 0
-        score += 4 * sum(1 for o in orgs if o in p.presenters)
-        score += 4 * sum(1 for mu in munis if _presented_by_municipality(p, mu))
-        score += 2 * sum(1 for mu in munis if any(_same_municipality(name, mu) for name, _, _ in p.municipalities))
-        score += sum(1 for t in topics if t in p.topics)
-        if score:
-            scored.append((score, p))
-    if scored:
-        best = max(s for s, _ in scored)
-        subject.presentations = [p for s, p in scored if s == best]
-        subject.assembly = _assembly_of(session, subject.assembly, subject.presentations[0])
-    subject.named = orgs + munis
-    return subject
-
-
-def _same_municipality(name: str, mention: str) -> bool:
-    return name == mention or mention.endswith(name)
-
-
-def _presented_by_municipality(p: PresentationRecord, mention: str) -> bool:
-    return any(_same_municipality(name, mention) for name in p.presenters)
+            return queries.latest_assembly(session), None, True
+        found = queries.assembly(session, int(value))
+        return (found, None, True) if found else (None, int(value), True)
+    years = query.values("assembly_year")
+    if years:
+        year = years[-1]
+        matches = [a for a in queries.all_assemblies(session) if a.start_date.year == int(year)]
+        return (matches[-1], None, True) if matches else (None, f"{year}年", True)
+    if query.context.assembly_number is not None:
+        found = queries.assembly(session, query.context.assembly_number)
+        if found:
+            return found, None, False
+    return queries.latest_assembly(session), None, False
 
 
 def _assembly_of(session: Session, current: AssemblyRecord, p: PresentationRecord) -> AssemblyRecord:
@@ -151,12 +128,20 @@ def _assembly_of(session: Session, current: AssemblyRecord, p: PresentationRecor
     return queries.assembly(session, p.assembly_number) or current
 
 
-def _presentation_by_id(session: Session, presentation_id: int) -> PresentationRecord | None:
-    for a in queries.all_assemblies(session):
-        for p in a.presentations:
-            if p.id == presentation_id:
-                return p
-    return None
+def _context_presentation(session: Session, query: Query) -> PresentationRecord | None:
+    key = query.context.presentation_id
+    if not key or query.context.subject_type not in ("presentation", None):
+        return None
+    number, _, order = str(key).partition("-")
+    assembly = queries.assembly(session, int(number)) if number.isdigit() else None
+    return next((p for p in assembly.presentations if str(p.order) == order), None) if assembly else None
+
+
+def _context_municipality(session: Session, query: Query) -> str | None:
+    if query.context.subject_type != "municipality" or not query.context.municipality_code:
+        return None
+    lg = queries.local_government(session, query.context.municipality_code)
+    return lg.name if lg else None
 
 
 def _is_society_question(session: Session, query: Query) -> bool:
@@ -173,54 +158,9 @@ def _is_society_question(session: Session, query: Query) -> bool:
 
 
 # -- replies -------------------------------------------------------------------------------------
-def _presentation(query: Query, assembly: AssemblyRecord, candidates: list[PresentationRecord]) -> Reply:
-    attribute = query.attribute(PRESENTATION_PRIORITY)
-    if query.intent == "ask_assembly" and attribute in ASSEMBLY_LEVEL | {"lg_count"} and not _has_kind(candidates, attribute):
-        return Reply(
-            render.assembly_answer(assembly, attribute),
-            query.context.with_(subject_type="assembly", assembly_number=assembly.number),
-            source=assembly.source,
-        )
-    if len(candidates) > 1 and attribute in FACT_KINDS:
-        with_facts = [p for p in candidates if _facts(p, attribute, query.text)]
-        candidates = with_facts if len(with_facts) == 1 else candidates
-    if len(candidates) > 1:
-        return _which_presentation(query, candidates)
-    p = candidates[0]
-    facts = _facts(p, attribute, query.text)
-    text = render.presentation_answer(p, attribute, facts, assembly)
-    context = query.context.with_(subject_type="presentation", assembly_number=p.assembly_number, presentation_id=p.id)
-    return Reply(text, context, source=p.source)
-
-
-def _which_presentation(query: Query, candidates: list[PresentationRecord]) -> Reply:
-    lines = ["該当する発表が複数あります。どの発表についてお調べしますか。"]
-    lines += [f"・{p.presenter_label}「{p.title}」（第{p.assembly_number}回総会）" for p in candidates]
-    buttons = tuple({"title": f"{p.presenter_label}の発表", "payload": f"{p.presenter_label}の発表について教えて"} for p in candidates)
-    return Reply("\n".join(lines), query.context, buttons=buttons, answered=False)
-
-
-def _has_kind(candidates: list[PresentationRecord], attribute: str | None) -> bool:
-    kinds = FACT_KINDS.get(attribute or "", ())
-    return any(k in f.kinds for p in candidates for f in p.facts for k in kinds)
-
-
-def _facts(p: PresentationRecord, attribute: str | None, question: str) -> list[str]:
-    kinds = FACT_KINDS.get(attribute or "")
-    if not kinds or attribute == "content":
-        return []
-    matching = [f.text for f in p.facts if any(k in f.kinds for k in kinds)]
-    if len(matching) > 2:
-        matching = sorted(matching, key=lambda t: -_overlap(question, t))[:2]
-    return matching
-
-
-def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)}
-
-
-def _overlap(question: str, text: str) -> int:
-    return len(_bigrams(question) & _bigrams(text))
+def _program(query: Query, assembly: AssemblyRecord) -> Reply:
+    context = query.context.with_(subject_type="program", assembly_number=assembly.number)
+    return Reply(render.program_answer(assembly), context, source=assembly.source)
 
 
 def _society(session: Session, query: Query) -> Reply:
@@ -231,10 +171,15 @@ def _society(session: Session, query: Query) -> Reply:
     return Reply(render.society_answer(society, attribute), query.context.with_(subject_type="society"), source=society.source)
 
 
-def _no_assembly(session: Session, query: Query, number: int) -> Reply:
+def _no_assembly(session: Session, query: Query, missing: int | str) -> Reply:
     numbers = queries.assembly_numbers(session)
     have = "、".join(f"第{n}回" for n in numbers) or "ありません"
-    which = "次回の総会" if number == NEXT_ASSEMBLY else f"第{number}回総会"
+    if missing == NEXT_ASSEMBLY:
+        which = "次回の総会"
+    elif isinstance(missing, str):
+        which = f"{missing}の総会"
+    else:
+        which = f"第{missing}回総会"
     text = f"{which}の記録はデータにありません。記録があるのは{have}総会です。{SUGGESTIONS}"
     return Reply(text, query.context, answered=False)
 
@@ -250,42 +195,3 @@ def _no_presentation(session: Session, query: Query, assembly: AssemblyRecord, n
         sources.append(render.MASTER_SOURCE)
     text += "\n" + render.source_line("、".join(sources))
     return Reply(text, query.context, answered=False)
-
-
-def _municipality(session: Session, query: Query) -> Reply | None:
-    attribute = next((a for a in ("prefecture", "code") if a in query.attributes), None)
-    for raw in query.values("lg_code"):
-        code = complete(raw)
-        if code is None:
-            expected = raw[:5] + str(check_digit(raw[:5]))
-            text = f"「{raw}」は正しい全国地方公共団体コードではありません（検査数字が合いません。{raw[:5]}で始まるコードなら{expected}です）。"
-            return Reply(text, query.context, answered=False)
-        lg = queries.local_government(session, code)
-        if lg is None:
-            return Reply(f"全国地方公共団体コード「{code}」の団体はデータにありません。", query.context, answered=False)
-        return Reply(render.lg_by_code_answer(raw, lg), query.context.with_(subject_type="municipality", municipality_code=lg.code), source=render.MASTER_SOURCE)
-    names = query.values("municipality")
-    if not names and query.context.municipality_code and query.intent == "ask_municipality":
-        lg = queries.local_government(session, query.context.municipality_code)
-        return _lg_reply(session, query, lg, attribute) if lg else None
-    if not names:
-        if query.intent == "ask_municipality":
-            return Reply("どの市区町村についてのご質問でしょうか。市区町村名か全国地方公共団体コードを添えてお尋ねください。", query.context, answered=False)
-        return None
-    name = names[0]
-    candidates = queries.local_governments_named(session, name)
-    if not candidates:
-        return Reply(f"「{name}」は全国地方公共団体コードの一覧に見つかりません。", query.context, answered=False)
-    if len(candidates) > 1:
-        what = "の都道府県は？" if attribute == "prefecture" else "の団体コードは？"
-        buttons = tuple({"title": c.full_name, "payload": f"{c.full_name}{what}"} for c in candidates)
-        options = "、".join(c.full_name for c in candidates)
-        text = f"「{name}」は複数あります（{options}）。どちらについてお調べしますか。"
-        return Reply(text, query.context, buttons=buttons, answered=False)
-    return _lg_reply(session, query, candidates[0], attribute)
-
-
-def _lg_reply(session: Session, query: Query, lg: LocalGovernmentRecord, attribute: str | None) -> Reply:
-    prefecture = queries.prefecture_of(session, lg)
-    context = query.context.with_(subject_type="municipality", municipality_code=lg.code)
-    return Reply(render.lg_answer(lg, attribute, prefecture), context, source=render.MASTER_SOURCE)

@@ -7,17 +7,19 @@ from typing import Iterable
 
 # Attribute priority when one question carries several cues (会場の所在地 → address).
 ASSEMBLY_PRIORITY = (
-    "address", "hours", "lg_count", "people", "scale", "date", "where", "reactions", "plan", "program",
-    "speaker", "content",
+    "other", "fee", "organizer", "address", "hours", "lg_count", "people", "scale", "date", "where", "reactions",
+    "plan", "program", "speaker", "content",
 )
 PRESENTATION_PRIORITY = (
-    "requirement", "figures", "lg_count", "people", "partners", "where", "date", "hours", "address",
-    "speaker", "plan", "result", "reactions", "content",
+    "other", "reactions", "requirement", "figures", "lg_count", "people", "partners", "where", "date", "hours",
+    "address", "speaker", "plan", "result", "content",
 )
+# Attributes an assembly answers when its presentation cannot (「この発表は第7回総会で…」).
+ASSEMBLY_LEVEL = frozenset({"date", "hours", "where", "address", "people", "scale"})
 # Attribute → the fact kinds (種類 in data/kb) that answer it.
 FACT_KINDS = {
     "date": ("いつ",),
-    "hours": ("時間",),
+    "hours": ("時間", "数値"),
     "where": ("どこ",),
     "lg_count": ("自治体数",),
     "people": ("人数",),
@@ -36,8 +38,9 @@ class Context:
 
     subject_type: str | None = None  # assembly | presentation | program | society | municipality
     assembly_number: int | None = None
-    presentation_id: int | None = None
+    presentation_id: str | None = None  # PresentationRecord.key (回-順番)
     municipality_code: str | None = None
+    pending: str | None = None  # candidate codes of an ambiguous name awaiting the user's choice
 
     def with_(self, **changes) -> "Context":
         return replace(self, **changes)
@@ -54,6 +57,12 @@ class Query:
     def build(cls, intent: str, text: str, entities: Iterable[dict], context: Context) -> "Query":
         pairs = tuple((str(e.get("entity")), str(e.get("value"))) for e in entities if e.get("entity") and e.get("value") is not None)
         return cls(intent=intent or "", text=text or "", entities=pairs, context=context)
+
+    def with_context(self, context: Context) -> "Query":
+        return replace(self, context=context)
+
+    def with_entity(self, entity: str, value: str) -> "Query":
+        return replace(self, entities=self.entities + ((entity, value),))
 
     def values(self, entity: str) -> list[str]:
         out: list[str] = []
@@ -72,7 +81,9 @@ class Query:
 
 
 # 「日立の発表」「NTTデータは何を報告した」: a name the KB does not know, in front of 発表/報告/講演.
-_PRESENTER_RE = re.compile(r"([一-龥ァ-ヴーA-Za-z0-9・&]{2,30}?)(?:さん|様|社)?(?:の|は|が)(?:何を|どんな)?(?:発表|報告|講演|説明|紹介|取組|取り組み)")
+_PRESENTER_RE = re.compile(
+    r"([一-龥ァ-ヴーA-Za-z0-9・&]{2,30}?)(?:さん|様|社)?(?:の|は|が)[^。?!]{0,10}?(?:発表|報告|講演|説明|紹介|取組|取り組み)"
+)
 _NOT_NAMES = {"その", "この", "あの", "総会", "研究会", "今回", "前回", "次回", "最初", "最後", "ほか", "他", "次", "前", "どこ", "誰", "何"}
 
 

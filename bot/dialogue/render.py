@@ -68,6 +68,11 @@ def assembly_answer(a: AssemblyRecord, attribute: str | None) -> str:
         body = f"{label}の参加者からは{quotes(a.reactions)}との声が多数寄せられました。" if a.reactions else f"{label}の参加者の感想は記録にありません。"
     elif attribute == "plan":
         body = a.outlook or f"{label}の後の予定は記録にありません。"
+    elif attribute == "organizer":
+        body = f"{label}の主催者は{a.organizer}です。" if a.organizer else f"{label}の主催者は記録にありません。"
+    elif attribute == "fee":
+        fee = "、".join(v for v in (a.event_field("料金(基本)"), a.event_field("料金(詳細)")) if v)
+        body = f"{label}の参加費は{fee}です。" if fee else f"{label}の参加費（料金）は記録にありません。"
     else:
         hours = hours_text(a)
         when = f"{date_text(a)}、{hours}" if hours else f"{date_text(a)}に"
@@ -96,7 +101,7 @@ def presentation_overview(p: PresentationRecord) -> str:
     return f"{speaker_text(p)}による発表「{p.title}」です。{p.summary}"
 
 
-def presentation_answer(p: PresentationRecord, attribute: str | None, facts: list[str], a: AssemblyRecord | None) -> str:
+def presentation_answer(p: PresentationRecord, attribute: str | None, facts: list[str]) -> str:
     if attribute == "speaker":
         body = f"「{p.title}」を発表したのは{speaker_text(p)}です。"
     elif attribute == "reactions":
@@ -107,13 +112,25 @@ def presentation_answer(p: PresentationRecord, attribute: str | None, facts: lis
         body = f"「{p.title}」の連携先は{'、'.join(p.partners)}です。"
     elif facts:
         body = f"{p.presenter_label}の発表「{p.title}」より：" + "".join(facts)
-    elif attribute in ("date", "hours", "where", "address") and a is not None:
-        body = f"この発表（{p.presenter_label}「{p.title}」）は、{assembly_label(a)}（{date_text(a)}、{venue_text(a)}）で行われました。"
     elif attribute and attribute != "content":
         body = f"お尋ねの点は、{p.presenter_label}の発表「{p.title}」の記録にはありません。発表の概要：{p.summary}"
     else:
         body = presentation_overview(p)
     return f"{body}\n{source_line(p.source)}"
+
+
+def presentation_at_assembly(p: PresentationRecord, a: AssemblyRecord) -> str:
+    body = f"この発表（{p.presenter_label}「{p.title}」）は、{assembly_label(a)}（{date_text(a)}、{venue_text(a)}）で行われました。"
+    return f"{body}\n{source_line(a.source)}"
+
+
+def other_presentations(a: AssemblyRecord, others: list[PresentationRecord]) -> str:
+    if not others:
+        return f"{assembly_label(a)}の発表はこの1件だけです。\n{source_line(a.source)}"
+    lines = [f"{assembly_label(a)}では、ほかに次の発表がありました。"]
+    lines += [f"({p.order}) {p.title}（{p.presenter_label}）" for p in others]
+    lines.append(source_line(a.source))
+    return "\n".join(lines)
 
 
 def society_answer(s: SocietyRecord, attribute: str | None) -> str:
@@ -125,14 +142,17 @@ def society_answer(s: SocietyRecord, attribute: str | None) -> str:
         if s.role:
             body += f"{s.role}としての役割を果たすことを掲げています。"
     else:
-        body = f"{s.name}は、{s.purpose}をめざして発足した研究会です。事務局は{secretariat}です。"
+        body = f"{s.name}は、{s.purpose}をめざして発足した研究会です。"
+        if s.role:
+            body += f"{s.role}としての役割を果たすことを掲げています。"
+        body += f"事務局は{secretariat}です。"
     return f"{body}\n{source_line(s.source)}"
 
 
 MASTER_SOURCE = "全国地方公共団体コード一覧"
 
 
-def lg_answer(lg: LocalGovernmentRecord, attribute: str | None, prefecture: LocalGovernmentRecord | None) -> str:
+def lg_answer(lg: LocalGovernmentRecord, attribute: str | None) -> str:
     if lg.is_prefecture:
         body = f"{lg.name}の全国地方公共団体コードは{lg.code}です。"
     elif attribute == "prefecture":

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 import re
 
@@ -18,6 +19,7 @@ from bot.kb import models as m
 from bot.kb.models import Base
 from bot.kb.codes import code_problem
 from bot.kb.dates import DateError, parse_date, parse_time
+from bot.kb.event_csv import EXTRA as EVENT_EXTRA
 from bot.kb.db import get_engine
 from bot.kb.files import LoadError, Problem, read_csv, read_yaml
 from bot.kb.master import MASTER_COLUMNS
@@ -42,6 +44,7 @@ ASSEMBLY_KEYS = set(ASSEMBLY_REQUIRED) | {
     "参加団体数", "参加者数", "規模", "感想", "今後の運営",
 }
 PRESENTATION_KEYS = set(PRESENTATION_REQUIRED) | {"発表者", "発表者役職", "話題", "関係自治体", "連携先", "事実", "感想", "会場の反応"}
+ASSEMBLY_KEYS |= set(EVENT_EXTRA)  # other イベント一覧 columns, kept verbatim
 MUNICIPALITY_KEYS = {"名称", "役割", "団体コード"}
 FACT_KEYS = {"種類", "内容"}
 # Japanese names of model columns, for length problems.
@@ -85,8 +88,10 @@ class _Reader:
         self.problems.append(Problem(str(file), row, column, reason))
 
     # -- local governments -------------------------------------------------------------------
-    def local_governments(self, path: Path) -> list[m.LocalGovernment]:
+    def local_governments(self, path: Path, merge: bool = False) -> list[m.LocalGovernment]:
+        """With ``merge``, codes already known (from the database) are updated, not duplicates."""
         out = []
+        in_file: set[str] = set()
         for row_no, row in read_csv(path, MASTER_COLUMNS):
             code, pref, city = row["団体コード"], row["都道府県名"], row["市区町村名"]
             reason = code_problem(code)
@@ -96,9 +101,10 @@ class _Reader:
             if not pref:
                 self.problem(path, row_no, "都道府県名", "値が空です")
                 continue
-            if code in self.lg_by_code:
+            if code in in_file or (code in self.lg_by_code and not merge):
                 self.problem(path, row_no, "団体コード", f"団体コード「{code}」が重複しています")
                 continue
+            in_file.add(code)
             lg = m.LocalGovernment(
                 code=code,
                 pref_code=code[:2],
@@ -109,6 +115,11 @@ class _Reader:
                 is_prefecture=not city,
             )
             self._fits(path, row_no, "", lg)
+            old = self.lg_by_code.get(code)
+            if old is not None:  # merge: the file's row replaces the database's
+                for names in self.lg_by_name.values():
+                    if old in names:
+                        names.remove(old)
             self.lg_by_code[code] = lg
             self.lg_by_name.setdefault(lg.name, []).append(lg)
             if not lg.is_prefecture:
@@ -138,16 +149,19 @@ class _Reader:
         return None
 
     # -- organizations -----------------------------------------------------------------------
-    def organizations(self, path: Path) -> list[m.Organization]:
+    def organizations(self, path: Path, replace: bool = False) -> list[m.Organization]:
+        """With ``replace``, names already known (from the database) are updated, not duplicates."""
         out = []
+        in_file: set[str] = set()
         for row_no, row in read_csv(path, ORGANIZATION_COLUMNS, ORGANIZATION_OPTIONAL):
             name, kind = row["名称"], row["種別"]
             if not name or not kind:
                 self.problem(path, row_no, "名称" if not name else "種別", "値が空です")
                 continue
-            if name in self.org_by_name:
+            if name in in_file or (name in self.org_by_name and not replace):
                 self.problem(path, row_no, "名称", f"「{name}」が重複しています")
                 continue
+            in_file.add(name)
             lg_code = row.get("団体コード", "")
             if lg_code and lg_code not in self.lg_by_code:
                 self.problem(path, row_no, "団体コード", code_problem(lg_code) or f"団体コード「{lg_code}」は一覧にありません")
@@ -226,6 +240,9 @@ class _Reader:
             source=str(data["出典"]),
         )
         self._fits(path, None, "", assembly)
+        assembly.event_fields = [
+            m.AssemblyEventField(column=c, value=str(data[c])) for c in EVENT_EXTRA if data.get(c) not in (None, "")
+        ]
         assembly.reactions = [m.AssemblyReaction(text=str(t)) for t in self._list(path, None, "感想", data.get("感想"))]
         presentations = self._list(path, None, "発表", data["発表"])
         orders: set[int] = set()
@@ -434,3 +451,156 @@ def load(data_dir: Path = DEFAULT_DATA_DIR, url: str | None = None) -> dict[str,
     stats = kb.stats()
     write_kb(kb, get_engine(url))
     return stats
+
+
+# -- incremental loads (madoguchi kb load PATH...) ------------------------------------------------
+def _kind_of(path: Path) -> str:
+    """What a file holds, from its name and its header (CSV) or keys (YAML)."""
+    from bot.kb.files import normalize_header, read_text
+
+    if path.suffix.lower() in (".yml", ".yaml"):
+        data = read_yaml(path)
+        if isinstance(data, dict) and "回" in data:
+            return "assembly"
+        if isinstance(data, dict) and "事務局" in data:
+            return "society"
+        raise LoadError([Problem(str(path), None, None, "総会報告（「回」がある）でも研究会情報（「事務局」がある）でもありません")])
+    if path.suffix.lower() == ".csv":
+        first = read_text(path).splitlines()[:1]
+        header = {normalize_header(h) for h in (first[0].split(",") if first else [])}
+        if {"団体コード", "都道府県名カナ"} <= header:
+            return "master"
+        if {"名称", "種別"} <= header:
+            return "organizations"
+        if {"NO", "イベント名"} <= header:
+            return "events"
+        if {"質問", "回答"} <= header:
+            return "faq"
+        raise LoadError([Problem(str(path), 1, None, "見出しから種類を判別できません（団体一覧・団体・イベント一覧・FAQ のいずれか）")])
+    raise LoadError([Problem(str(path), None, None, "対応していないファイル形式です（.csv または .yml）")])
+
+
+def _seed(reader: _Reader, session: Session) -> None:
+    """Let the reader resolve names against what the database already holds."""
+    for lg in session.scalars(select(m.LocalGovernment)):
+        reader.lg_by_code[lg.code] = lg
+        reader.lg_by_name.setdefault(lg.name, []).append(lg)
+        if not lg.is_prefecture:
+            reader.lg_by_name.setdefault(lg.pref_name + lg.name, []).append(lg)
+    for org in session.scalars(select(m.Organization).options(selectinload(m.Organization.aliases))):
+        reader.org_by_name[org.name] = org
+        for alias in org.aliases:
+            reader.org_by_name.setdefault(alias.alias, org)
+
+
+class _DryRun(Exception):
+    pass
+
+
+def load_files(paths: list[Path], url: str | None = None, dry_run: bool = False) -> dict[str, int]:
+    """Upsert the given files by natural key, all in one transaction: on any problem nothing changes.
+
+    Loading the same file twice leaves the database as it was after the first load. With
+    ``dry_run`` everything is checked against the database and then rolled back.
+    """
+    counts: dict[str, int] = {}
+    try:
+        _load_files(paths, url, dry_run, counts)
+    except _DryRun:
+        pass
+    return counts
+
+
+def _load_files(paths: list[Path], url: str | None, dry_run: bool, counts: dict[str, int]) -> None:
+    from bot.kb.event_csv import read_events, upsert_events
+
+    engine = get_engine(url)
+    problems: list[Problem] = []
+    with engine.begin() as connection:
+        Base.metadata.create_all(connection)
+        session = Session(bind=connection, future=True, autoflush=False)
+        reader = _Reader()
+        _seed(reader, session)
+        kinds = []
+        for path in paths:
+            try:
+                kinds.append((path, _kind_of(Path(path))))
+            except LoadError as exc:
+                problems.extend(exc.problems)
+        # the master and organizations first: later files resolve names against them
+        order = {"master": 0, "organizations": 1, "society": 2, "events": 3, "assembly": 4, "faq": 5}
+        for path, kind in sorted(kinds, key=lambda pk: order[pk[1]]):
+            path = Path(path)
+            try:
+                counts[kind] = counts.get(kind, 0) + _load_one(session, reader, path, kind, read_events, upsert_events)
+            except LoadError as exc:
+                problems.extend(exc.problems)
+        problems.extend(reader.problems)
+        if problems:
+            raise LoadError(problems)
+        session.flush()
+        session.close()
+        if dry_run:
+            raise _DryRun()
+
+
+def _load_one(session: Session, reader: _Reader, path: Path, kind: str, read_events, upsert_events) -> int:
+    before = len(reader.problems)
+    if kind == "master":
+        rows = reader.local_governments(path, merge=True)
+        for lg in rows:
+            session.merge(lg)
+        session.flush()
+        return len(rows)
+    if kind == "organizations":
+        rows = reader.organizations(path, replace=True)
+        for org in rows:
+            existing = session.scalars(select(m.Organization).where(m.Organization.name == org.name)).first()
+            if existing is None:
+                session.add(org)
+            else:
+                existing.kind, existing.lg_code = org.kind, org.lg_code
+                have = {a.alias for a in existing.aliases}
+                want = {a.alias for a in org.aliases}
+                existing.aliases = [a for a in existing.aliases if a.alias in want]
+                existing.aliases += [m.OrganizationAlias(alias=a) for a in sorted(want - have)]
+                reader.org_by_name[org.name] = existing
+        session.flush()
+        return len(rows)
+    if kind == "society":
+        society = reader.society(path)
+        if society is None or len(reader.problems) > before:
+            return 0
+        existing = session.scalars(select(m.Society).where(m.Society.name == society.name)).first()
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        session.add(society)
+        session.flush()
+        return 1
+    if kind == "events":
+        return upsert_events(session, read_events(path), source=f"イベント一覧 {path.name}")
+    if kind == "assembly":
+        assembly = reader.assembly(path)
+        if assembly is None or len(reader.problems) > before:
+            return 0
+        existing = session.scalars(select(m.Assembly).where(m.Assembly.number == assembly.number)).first()
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        for p in assembly.presentations:
+            for presenter in p.presenters:
+                org = getattr(presenter, "_org", None)
+                if org is not None:
+                    session.add(org) if org.id is None else None
+                    session.flush()
+                    presenter.organization_id = org.id
+        session.add(assembly)
+        session.flush()
+        return 1
+    if kind == "faq":
+        from bot.kb.faq import read_faq, upsert_faq
+
+        known = set(reader.lg_by_code)
+        return upsert_faq(session, read_faq(path, known))
+    raise AssertionError(kind)

@@ -1,8 +1,6 @@
 """SQLAlchemy models of the knowledge base (see DESIGN.md, "Data model")."""
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy import Column
@@ -86,10 +84,18 @@ class Assembly(Base):
         "Presentation", cascade="all, delete-orphan", back_populates="assembly", order_by="Presentation.order"
     )
     reactions = relationship("AssemblyReaction", cascade="all, delete-orphan", order_by="AssemblyReaction.id")
+    event_fields = relationship("AssemblyEventField", cascade="all, delete-orphan", order_by="AssemblyEventField.id")
 
-    @property
-    def start(self) -> dt.date:
-        return self.start_date
+
+class AssemblyEventField(Base):
+    """A column of the イベント一覧 standard that the dialogue does not use (料金, 定員, 緯度 …), kept verbatim."""
+
+    __tablename__ = "assembly_event_field"
+    id = Column(Integer, primary_key=True)
+    assembly_id = Column(Integer, ForeignKey("assembly.id", ondelete="CASCADE"), nullable=False)
+    column = Column(String(50), nullable=False)
+    value = Column(Text, nullable=False)
+    __table_args__ = (UniqueConstraint("assembly_id", "column"),)
 
 
 class AssemblyReaction(Base):

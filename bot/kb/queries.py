@@ -41,6 +41,7 @@ def _presentation(p: m.Presentation, number: int, lg_names: dict[str, str]) -> P
 
 _ASSEMBLY_LOAD = (
     selectinload(m.Assembly.reactions),
+    selectinload(m.Assembly.event_fields),
     selectinload(m.Assembly.presentations).selectinload(m.Presentation.presenters),
     selectinload(m.Assembly.presentations).selectinload(m.Presentation.municipalities),
     selectinload(m.Assembly.presentations).selectinload(m.Presentation.partners),
@@ -71,6 +72,7 @@ def _assembly(session: Session, a: m.Assembly) -> AssemblyRecord:
         source=a.source,
         reactions=tuple(r.text for r in a.reactions),
         presentations=tuple(_presentation(p, a.number, names) for p in a.presentations),
+        event_fields=tuple((f.column, f.value) for f in a.event_fields),
     )
 
 
@@ -146,17 +148,19 @@ def kb_counts(session: Session) -> dict[str, int]:
 def lookup_names(session: Session) -> dict[str, list[tuple[str, str]]]:
     """(surface, canonical value) pairs per entity, for NLU lookup tables and synonyms.
 
-    municipality: 市区町村名 / 都道府県名, 都道府県名+市区町村名, and the kana reading (ひらがな);
+    municipality: 市区町村名 / 都道府県名, 都道府県名+市区町村名, the kana reading (ひらがな) and its romaji;
     organization: names and aliases of non-local-government organizations;
     topic: presentation topics.
     """
     from bot.nlp.normalize import fold
+    from bot.nlp.romaji import variants
 
     out: dict[str, list[tuple[str, str]]] = {"municipality": [], "organization": [], "topic": []}
     for lg in session.scalars(select(m.LocalGovernment).order_by(m.LocalGovernment.code)):
         out["municipality"].append((lg.name, lg.name))
         if lg.name_kana:
             out["municipality"].append((fold(lg.name_kana), lg.name))
+            out["municipality"].extend((romaji, lg.name) for romaji in variants(lg.name_kana))
         if not lg.is_prefecture:
             out["municipality"].append((lg.pref_name + lg.name, lg.pref_name + lg.name))
     for org in session.scalars(select(m.Organization).options(selectinload(m.Organization.aliases)).order_by(m.Organization.id)):

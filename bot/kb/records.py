@@ -53,6 +53,11 @@ class PresentationRecord:
     audience_notes: tuple[str, ...] = ()  # the report's own description of the audience's reaction
 
     @property
+    def key(self) -> str:
+        """Natural key (回-順番): stays valid when the knowledge base is rebuilt."""
+        return f"{self.assembly_number}-{self.order}"
+
+    @property
     def source(self) -> str:
         return f"第{self.assembly_number}回総会 発表{self.order}「{self.title}」"
 
@@ -80,3 +85,7 @@ class AssemblyRecord:
     source: str
     reactions: tuple[str, ...]
     presentations: tuple[PresentationRecord, ...] = field(default=())
+    event_fields: tuple[tuple[str, str], ...] = ()  # other イベント一覧 columns (料金(基本), 定員 …)
+
+    def event_field(self, column: str) -> str:
+        return dict(self.event_fields).get(column, "")

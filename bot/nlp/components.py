@@ -159,3 +159,36 @@ class NoTextClassifier(GraphComponent):
                 message.set(INTENT, intent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
         return messages
+
+
+SUBJECT_ENTITIES = {"assembly_number", "assembly_year", "organization", "municipality", "topic", "lg_code"}
+SMALL_TALK = {"greet", "goodbye", "thanks"}
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SubjectIntentGuard(GraphComponent):
+    """Small talk that names a subject of the knowledge base is a question (「じゃあ第7回は？」).
+
+    When the classifier says greet/goodbye/thanks but the message names an assembly, organization,
+    municipality, topic or code, the best-ranked question intent (ask_*) is used instead.
+    """
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "SubjectIntentGuard":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get(INTENT_NAME_KEY) not in SMALL_TALK:
+                continue
+            if not any(e.get("entity") in SUBJECT_ENTITIES for e in message.get(ENTITIES) or []):
+                continue
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            question = next((r for r in ranking if str(r.get(INTENT_NAME_KEY, "")).startswith("ask_")), None)
+            if question is not None:
+                message.set(INTENT, {INTENT_NAME_KEY: question[INTENT_NAME_KEY],
+                                     PREDICTED_CONFIDENCE_KEY: question.get(PREDICTED_CONFIDENCE_KEY, 0.0)},
+                            add_to_output=True)
+        return messages

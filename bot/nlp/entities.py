@@ -10,6 +10,8 @@ from bot.nlp.normalize import normalize
 ASSEMBLY_NUMBER_RE = re.compile(r"第\s*(\d{1,3})\s*回|(\d{1,3})\s*回目|(\d{1,3})\s*回(?=の?総会)")
 LATEST_ASSEMBLY_RE = re.compile(r"(最新|直近|前回|今回|この前|最近)(の総会|の会合)?")
 NEXT_ASSEMBLY_RE = re.compile(r"(次回|次の総会|来年の総会|来年度の総会|今度の総会)")
+YEAR_RE = re.compile(r"(?<!\d)(\d{4})年(?:度)?|(平成|令和|昭和)(元|\d{1,2})年(?:度)?")
+ERA_START = {"昭和": 1926, "平成": 1989, "令和": 2019}
 LG_CODE_RE = re.compile(r"(?<!\d)(\d{6}|\d{5})(?!\d)")
 GAZETTEER_ENTITIES = ("municipality", "organization", "topic", "attribute")
 
@@ -37,6 +39,12 @@ def extract(gazetteer: Gazetteer, text: str) -> list[dict[str, Any]]:
         found.append({"entity": "assembly_number", "start": m.start(), "end": m.end(), "value": "latest"})
     for m in NEXT_ASSEMBLY_RE.finditer(text):
         found.append({"entity": "assembly_number", "start": m.start(), "end": m.end(), "value": "next"})
+    for m in YEAR_RE.finditer(text):
+        if m.group(1):
+            year = int(m.group(1))
+        else:
+            year = ERA_START[m.group(2)] + (1 if m.group(3) == "元" else int(m.group(3))) - 1
+        found.append({"entity": "assembly_year", "start": m.start(), "end": m.end(), "value": str(year)})
     for m in LG_CODE_RE.finditer(text):
         found.append({"entity": "lg_code", "start": m.start(), "end": m.end(), "value": m.group(1)})
     found.sort(key=lambda e: (e["start"], -(e["end"] - e["start"])))

@@ -1,0 +1,27 @@
+"""Cheap Japanese text matching for choosing among a presentation's facts.
+
+Content bigrams are character bigrams that contain at least one kanji, katakana, Latin letter or
+digit: pure-hiragana bigrams are mostly particles and endings (のは, ですか) and carry no topic.
+"""
+from __future__ import annotations
+
+import re
+
+_HIRAGANA_ONLY = re.compile(r"^[\u3041-\u309f]+$")
+_PUNCT = re.compile(r"[\s、。・「」『』（）()?？!！,.:：/／\-ー]")
+
+
+def content_bigrams(text: str) -> set[str]:
+    text = _PUNCT.sub(" ", text or "")
+    grams = set()
+    for i in range(len(text) - 1):
+        gram = text[i : i + 2]
+        if " " in gram or _HIRAGANA_ONLY.match(gram):
+            continue
+        grams.add(gram.lower())
+    return grams
+
+
+def overlap(question: str, text: str, ignore: set[str] = frozenset()) -> int:
+    """How many content bigrams of ``question`` (minus ``ignore``) occur in ``text``."""
+    return len((content_bigrams(question) - ignore) & content_bigrams(text))

@@ -1,0 +1,460 @@
+"""Staff look-up: ranks FAQ entries and presentation passages by relevance to a Japanese query.
+
+Ranking is Okapi BM25 (k1=1.2, b=0.75) with field weights (BM25F-style: a field's term counts are
+multiplied by its weight before saturation):
+
+- FAQ entry: 質問 and 質問_別表現 ×2, 分類 and the municipality's name ×1, 回答 and 担当部署 ×1.
+- Presentation passage: 題目, presenting organizations and 話題 ×2; 概要, 事実, 連携先 and the
+  related municipalities ×1.
+
+Terms come from the analyzer the bot itself uses: the text is normalized with
+:func:`bot.nlp.normalize.normalize`, tokenized by Sudachi in split mode C (the mode and dictionary of
+GiNZA's tokenizer, ``sudachipy.Dictionary().create(SplitMode.C)``, without loading the spaCy model)
+and each token is reduced to its ``normalized_form`` (取れ → 取れる), then folded with
+:func:`bot.nlp.normalize.fold` (ゴミ = ごみ, AI = ai). Particles, auxiliary
+verbs, punctuation, prefixes and pronouns are dropped. A compound (国民健康保険) also contributes
+its split-mode-A parts of two or more characters (国民, 健康, 保険) at half weight, so 「健康保険」
+still finds 「国民健康保険」 while the whole compound ranks higher.
+
+The postings are precomputed BM25 impacts in flat numpy arrays, so a query costs one tokenization
+and a few vector additions: about a millisecond for 10,000 entries (``bench/search.py``).
+
+``lg_code`` keeps the FAQ entries of that municipality and the shared ones (団体コード空欄);
+presentation passages are not scoped and always stay.
+
+:func:`index_for` keeps one index per database URL for the life of the process. At most every
+``check_interval`` seconds it compares a cheap signature of the data (see :func:`signature`); a
+change rebuilds the index. Code that writes the knowledge base can call :func:`invalidate` to drop
+an index at once.
+"""
+from __future__ import annotations
+
+import operator
+import os
+import re
+import threading
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, replace
+from functools import reduce
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.kb import models as m
+from bot.kb.codes import code_problem, complete
+from bot.nlp.normalize import MAX_CHARS, fold, normalize
+
+K1 = 1.2
+B = 0.75
+QUESTION_WEIGHT = 2.0  # 質問, 質問_別表現, presentation title / presenters / topics
+LABEL_WEIGHT = 1.0  # 分類, municipality name
+BODY_WEIGHT = 1.0  # 回答, 担当部署, presentation summary / facts
+SUBWORD_WEIGHT = 0.5  # split-mode-A parts of a compound
+DROPPED_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "接頭辞", "代名詞"})
+# Very frequent, content-free verbs and nouns (normalized forms).
+STOP_TERMS = frozenset({"為る", "有る", "居る", "成る", "出来る", "下さる", "致す", "御座る", "頂く", "事", "物", "様", "等"})
+KIND_FAQ, KIND_PRESENTATION = "faq", "presentation"
+MAX_LIMIT = 100
+_CHUNK = MAX_CHARS - 100  # normalize() cuts at MAX_CHARS; documents are fed to it in smaller pieces
+_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])")
+_CACHE_LIMIT = 200_000
+_MISSING = object()
+
+
+class InvalidLgCode(ValueError):
+    """The lg_code given to a search is not a 全国地方公共団体コード; the message is Japanese."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str  # "faq" | "presentation"
+    score: float
+    title: str  # FAQ: 質問; presentation: presenters「題目」
+    text: str  # FAQ: 回答; presentation: 概要
+    source: str  # where it comes from, to show the user
+    lg_code: str | None  # FAQ: its 団体コード (None = shared); presentation: None
+    id: int  # FaqEntry.id or Presentation.id
+    category: str = ""  # FAQ 分類 / "発表"
+    department: str = ""
+    phone: str = ""
+    url: str = ""
+    checked_on: str = ""  # ISO date or ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# -- analyzer ------------------------------------------------------------------------------------
+
+class _Analyzer:
+    """Sudachi (GiNZA's dictionary, split mode C), loaded lazily once per process; one tokenizer per thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._dictionary = None
+        self._drop = None
+        self._local = threading.local()
+        self._forms: dict[str, str | None] = {}  # normalized form -> term (words repeat: Zipf)
+        self._parts: dict[tuple, tuple[tuple[str, float], ...]] = {}  # (word id, surface) -> sub-terms
+
+    def _tokenizer(self):
+        tok = getattr(self._local, "tokenizer", None)
+        if tok is None:
+            from sudachipy import dictionary, tokenizer
+
+            with self._lock:
+                if self._dictionary is None:
+                    self._dictionary = dictionary.Dictionary()
+                    self._drop = self._dictionary.pos_matcher(lambda pos: pos[0] in DROPPED_POS)
+                    self._modes = (tokenizer.Tokenizer.SplitMode.C, tokenizer.Tokenizer.SplitMode.A)
+            tok = self._local.tokenizer = self._dictionary.create(self._modes[0])
+        return tok
+
+    def terms(self, text: str) -> list[tuple[str, float]]:
+        """(term, weight) for every content token of ``text``, in order; weight 1 or SUBWORD_WEIGHT."""
+        if not text:
+            return []
+        tok = self._tokenizer()
+        drop, mode_a, forms, parts = self._drop, self._modes[1], self._forms, self._parts
+        if len(forms) > _CACHE_LIMIT or len(parts) > _CACHE_LIMIT:
+            forms.clear()
+            parts.clear()
+        out: list[tuple[str, float]] = []
+        for chunk in _chunks(text):
+            chunk = normalize(chunk)
+            if not chunk:
+                continue
+            for morpheme in tok.tokenize(chunk):
+                if drop(morpheme):
+                    continue
+                form = morpheme.normalized_form()
+                term = forms.get(form, _MISSING)
+                if term is _MISSING:
+                    term = forms[form] = _term(form)
+                if term is None:
+                    continue
+                out.append((term, 1.0))
+                if len(morpheme) >= 3:  # a compound of mode C: add its mode-A parts (len() counts characters)
+                    key = (morpheme.word_id(), morpheme.surface())
+                    subs = parts.get(key)
+                    if subs is None:
+                        subs = parts[key] = self._subterms(morpheme, term, mode_a, drop)
+                    out.extend(subs)
+        return out
+
+    @staticmethod
+    def _subterms(morpheme, term: str, mode_a, drop) -> tuple[tuple[str, float], ...]:
+        pieces = morpheme.split(mode_a)
+        if len(pieces) < 2:
+            return ()
+        out = []
+        for piece in pieces:
+            sub = None if drop(piece) else _term(piece.normalized_form())
+            if sub is not None and len(sub) >= 2 and sub != term:
+                out.append((sub, SUBWORD_WEIGHT))
+        return tuple(out)
+
+
+def _term(form: str) -> str | None:
+    term = fold(form)  # katakana → hiragana, ASCII lower-case: ゴミ = ごみ, AI = ai
+    if term in STOP_TERMS or not any(unicodedata.category(ch)[0] in "LN" for ch in term):
+        return None
+    return term
+
+
+def _chunks(text: str):
+    """Pieces of at most _CHUNK characters, cut at sentence ends where possible."""
+    if len(text) <= _CHUNK:
+        yield text
+        return
+    piece = ""
+    for sentence in _SENTENCE_END.split(text):
+        while len(sentence) > _CHUNK:
+            if piece:
+                yield piece
+                piece = ""
+            yield sentence[:_CHUNK]
+            sentence = sentence[_CHUNK:]
+        if len(piece) + len(sentence) > _CHUNK:
+            yield piece
+            piece = ""
+        piece += sentence
+    if piece:
+        yield piece
+
+
+ANALYZER = _Analyzer()
+
+
+def query_terms(text: str) -> dict[str, float]:
+    """The distinct terms of a query with their weights (what the index is searched for)."""
+    out: dict[str, float] = {}
+    for term, weight in ANALYZER.terms(text if isinstance(text, str) else str(text or "")):
+        if weight > out.get(term, 0.0):
+            out[term] = weight
+    return out
+
+
+# -- the index -----------------------------------------------------------------------------------
+
+class SearchIndex:
+    """An immutable in-memory BM25 index over FAQ entries and presentation passages."""
+
+    def __init__(self, hits: list[Hit], fields: list[list[tuple[float, list[tuple[str, float]]]]]) -> None:
+        """``hits[i]`` is what document i shows (score 0); ``fields[i]`` its (field weight, terms) lists."""
+        self._hits = hits
+        n = len(hits)
+        vocabulary: dict[str, int] = {}
+        term_ids: list[int] = []
+        doc_ids: list[int] = []
+        tfs: list[float] = []
+        lengths = np.zeros(n, dtype=np.float64)
+        for doc, doc_fields in enumerate(fields):
+            tf: dict[int, float] = {}
+            for field_weight, terms in doc_fields:
+                for term, weight in terms:
+                    tid = vocabulary.setdefault(term, len(vocabulary))
+                    tf[tid] = tf.get(tid, 0.0) + field_weight * weight
+                    lengths[doc] += field_weight * weight
+            term_ids.extend(tf)
+            doc_ids.extend([doc] * len(tf))
+            tfs.extend(tf.values())
+        self._vocabulary = vocabulary
+        t = np.asarray(term_ids, dtype=np.int64)
+        d = np.asarray(doc_ids, dtype=np.int32)
+        f = np.asarray(tfs, dtype=np.float64)
+        df = np.bincount(t, minlength=len(vocabulary)).astype(np.float64)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5))
+        avgdl = float(lengths[lengths > 0].mean()) if n and (lengths > 0).any() else 1.0
+        norm = K1 * (1.0 - B + B * lengths[d] / avgdl) if len(d) else np.zeros(0)
+        impact = idf[t] * f * (K1 + 1.0) / (f + norm) if len(d) else np.zeros(0)
+        order = np.argsort(t, kind="stable")
+        self._doc_ids = d[order]
+        self._impacts = impact[order].astype(np.float32)
+        self._offsets = np.concatenate(([0], np.cumsum(df))).astype(np.int64)
+        codes = sorted({h.lg_code for h in hits if h.lg_code})
+        self._code_index = {code: i for i, code in enumerate(codes)}
+        self._doc_code = np.array([self._code_index[h.lg_code] if h.lg_code else -1 for h in hits], dtype=np.int32)
+        self._shared = self._doc_code == -1
+        self._masks: dict[str, np.ndarray] = {}
+
+    # -- building --------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, session: Session) -> "SearchIndex":
+        from bot.kb.queries import all_assemblies
+
+        rows = session.execute(
+            select(m.FaqEntry.id, m.FaqEntry.lg_code, m.FaqEntry.category, m.FaqEntry.question, m.FaqEntry.alternatives,
+                   m.FaqEntry.answer, m.FaqEntry.department, m.FaqEntry.phone, m.FaqEntry.url, m.FaqEntry.checked_on,
+                   m.FaqEntry.source).order_by(m.FaqEntry.id)
+        ).all()
+        codes = sorted({r.lg_code for r in rows if r.lg_code})
+        names: dict[str, str] = {}
+        for start in range(0, len(codes), 500):
+            names.update(session.execute(
+                select(m.LocalGovernment.code, m.LocalGovernment.name).where(m.LocalGovernment.code.in_(codes[start:start + 500]))
+            ).all())
+        memo: dict[str, list[tuple[str, float]]] = {}
+
+        def short(text: str) -> list[tuple[str, float]]:  # category, department, names repeat a lot
+            if text not in memo:
+                memo[text] = ANALYZER.terms(text)
+            return memo[text]
+
+        hits: list[Hit] = []
+        fields: list = []
+        for r in rows:
+            scope = names.get(r.lg_code, r.lg_code) if r.lg_code else "共通"
+            hits.append(Hit(
+                kind=KIND_FAQ, score=0.0, title=r.question, text=r.answer,
+                source=f"FAQ（{scope}・{r.category}）{r.source}".rstrip(), lg_code=r.lg_code, id=r.id,
+                category=r.category, department=r.department or "", phone=r.phone or "", url=r.url or "",
+                checked_on=r.checked_on.isoformat() if r.checked_on else "",
+            ))
+            question = ANALYZER.terms(r.question)
+            for alternative in (r.alternatives or "").split("|"):
+                question += ANALYZER.terms(alternative)
+            label = short(r.category) + (short(scope) if r.lg_code else [])
+            body = ANALYZER.terms(r.answer) + short(r.department or "")
+            fields.append([(QUESTION_WEIGHT, question), (LABEL_WEIGHT, label), (BODY_WEIGHT, body)])
+
+        for assembly in all_assemblies(session):
+            for p in assembly.presentations:
+                presenters = p.presenter_label
+                hits.append(Hit(
+                    kind=KIND_PRESENTATION, score=0.0, title=f"{presenters}「{p.title}」" if presenters else p.title,
+                    text=p.summary, source=p.source, lg_code=None, id=p.id, category="発表",
+                ))
+                heading = ANALYZER.terms(p.title)
+                for text in (*p.presenters, *p.topics):
+                    heading += short(text)
+                body = ANALYZER.terms(p.summary)
+                for text in (*(f.text for f in p.facts), *p.partners, *(name for name, _, _ in p.municipalities)):
+                    body += ANALYZER.terms(text)
+                fields.append([(QUESTION_WEIGHT, heading), (BODY_WEIGHT, body)])
+        return cls(hits, fields)
+
+    # -- searching -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._hits)
+
+    @property
+    def vocabulary_size(self) -> int:
+        return len(self._vocabulary)
+
+    def search(self, query: str, lg_code: str | None = None, limit: int = 5) -> list[Hit]:
+        """The ``limit`` best hits for ``query``, best first; [] when nothing matches.
+
+        ``lg_code`` (6 digits, or 5 without the check digit) keeps that municipality's FAQ entries
+        and the shared ones, plus presentation passages; a malformed code raises InvalidLgCode.
+        """
+        mask = self._mask(lg_code) if lg_code not in (None, "") else None
+        limit = min(int(limit), MAX_LIMIT)
+        terms = query_terms(query)
+        if limit <= 0 or not terms or not self._hits:
+            return []
+        scores = np.zeros(len(self._hits), dtype=np.float32)
+        for term, weight in terms.items():
+            tid = self._vocabulary.get(term)
+            if tid is None:
+                continue
+            start, end = self._offsets[tid], self._offsets[tid + 1]
+            scores[self._doc_ids[start:end]] += np.float32(weight) * self._impacts[start:end]
+        if mask is not None:
+            scores[~mask] = 0.0
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > limit:
+            kth = np.partition(scores[candidates], len(candidates) - limit)[len(candidates) - limit]
+            candidates = candidates[scores[candidates] >= kth]
+        candidates = candidates[np.lexsort((candidates, -scores[candidates]))][:limit]
+        out = []
+        for doc in candidates:
+            hit = self._hits[doc]
+            out.append(replace(hit, score=round(float(scores[doc]), 4)))
+        return out
+
+    def _mask(self, lg_code: str) -> np.ndarray:
+        code = complete(str(lg_code))
+        if code is None:
+            raise InvalidLgCode(code_problem(str(lg_code)) or f"全国地方公共団体コード「{lg_code}」が正しくありません")
+        mask = self._masks.get(code)
+        if mask is None:
+            index = self._code_index.get(code)
+            mask = self._shared if index is None else (self._shared | (self._doc_code == index))
+            self._masks[code] = mask
+        return mask
+
+
+# -- one index per database, rebuilt when the data changes -----------------------------------------
+
+@dataclass
+class _Cached:
+    index: SearchIndex
+    signature: tuple
+    checked: float
+
+
+_cache: dict[str, _Cached] = {}
+_cache_lock = threading.Lock()
+
+
+def _file_signature(url) -> tuple | None:
+    """Size and modification time of a SQLite database file and its WAL file (None if not a file)."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    out: list = ["file"]
+    for path in (database, database + "-wal"):
+        try:
+            st = os.stat(path)
+            out += [st.st_size, st.st_mtime_ns]
+        except FileNotFoundError:
+            out += [None, None]
+    return tuple(out)
+
+
+def signature(session: Session) -> tuple:
+    """Cheap fingerprint of the indexed data; it changes when the data changes.
+
+    SQLite file: size and modification time of the database file and its WAL file (any commit
+    changes them; microseconds, no query). Other databases: row counts, largest ids, total text
+    length in bytes and the newest/oldest 最終確認日 (2-3 ms for 10,000 entries on PostgreSQL). An
+    edit there that keeps every text the same length in bytes goes unnoticed until
+    :func:`invalidate` or a restart.
+    """
+    bind = session.get_bind()
+    by_file = _file_signature(bind.url)
+    if by_file is not None:
+        return by_file
+    length = func.octet_length if bind.dialect.name == "postgresql" else func.length
+    f, p, pf = m.FaqEntry, m.Presentation, m.PresentationFact
+    faq_text = reduce(operator.add, [length(c) for c in (f.question, f.alternatives, f.answer, f.category,
+                                                         f.department, f.phone, f.url, f.source)])
+    faq = session.execute(select(func.count(f.id), func.max(f.id), func.sum(faq_text), func.max(f.checked_on),
+                                 func.min(f.checked_on), func.count(f.lg_code))).one()
+    pres = session.execute(select(func.count(p.id), func.max(p.id), func.sum(length(p.title) + length(p.summary)))).one()
+    facts = session.execute(select(func.count(pf.id), func.max(pf.id), func.sum(length(pf.text)))).one()
+    return ("rows", *(str(v) for v in (*faq, *pres, *facts)))
+
+
+def index_for(url: str | None = None, check_interval: float = 2.0) -> SearchIndex:
+    """The index of the database at ``url`` (default: MADOGUCHI_DB_URL or the SQLite file).
+
+    Built on first use (seconds for 10,000 entries; other threads wait only for this first build).
+    Afterwards the data signature is checked at most every ``check_interval`` seconds; when it has
+    changed the index is rebuilt, and meanwhile other threads keep getting the previous index.
+    """
+    from sqlalchemy.engine import make_url
+
+    from bot.kb.db import database_url, open_session
+
+    resolved = database_url(url)
+    cached = _cache.get(resolved)
+    if cached is not None:
+        now = time.monotonic()
+        if now - cached.checked < check_interval:
+            return cached.index
+        by_file = _file_signature(make_url(resolved))
+        if by_file is not None and by_file == cached.signature:
+            cached.checked = now
+            return cached.index
+    if not _cache_lock.acquire(blocking=cached is None):
+        return cached.index  # another thread is checking or rebuilding
+    try:
+        cached = _cache.get(resolved)
+        with open_session(resolved) as session:
+            current = signature(session)
+            if cached is not None and cached.signature == current:
+                cached.checked = time.monotonic()
+                return cached.index
+            index = SearchIndex.build(session)
+        _cache[resolved] = _Cached(index, current, time.monotonic())
+        return index
+    finally:
+        _cache_lock.release()
+
+
+def invalidate(url: str | None = None, *, everything: bool = False) -> None:
+    """Forget the cached index of ``url`` (or of every database): the next search rebuilds it."""
+    from bot.kb.db import database_url
+
+    with _cache_lock:
+        if everything:
+            _cache.clear()
+        else:
+            _cache.pop(database_url(url), None)
+
+
+def search(query: str, lg_code: str | None = None, limit: int = 5, url: str | None = None) -> list[Hit]:
+    """Search the knowledge base at ``url`` (see SearchIndex.search)."""
+    return index_for(url).search(query, lg_code=lg_code, limit=limit)
+
+
+__all__ = [
+    "Hit", "InvalidLgCode", "SearchIndex", "index_for", "invalidate", "search", "signature", "query_terms",
+    "K1", "B",
+]
