@@ -27,7 +27,7 @@ class Channel:
 CHANNELS = (
     Channel("rest", "REST"),
     Channel(
-        "socketio",
+        "bot.channels.socketio.SocketIOInput",  # Rasa's socketio channel with working session persistence
         "Web chat (socket.io)",
         static=(("user_message_evt", "user_uttered"), ("bot_message_evt", "bot_uttered"), ("session_persistence", True)),
     ),

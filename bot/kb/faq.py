@@ -62,7 +62,8 @@ _FIELDS = {
     "department": "担当部署", "phone": "連絡先電話番号", "url": "URL",
 }
 _UPDATABLE = ("category", "alternatives", "answer", "department", "phone", "url", "checked_on", "source")
-_PHONE_RE = re.compile(r"[0-9#()\-\s]+(内線[0-9\-]+)?")
+_DASHES = "\\-\u2010-\u2015\u2212\u30fc"  # hyphen, dashes, minus, ー (typed for a hyphen)
+_PHONE_RE = re.compile(rf"[0-9#()\s{_DASHES}]+(\(?内線\s*[0-9{_DASHES}]+\)?)?")
 _URL_RE = re.compile(r"https?://[^\s]+")
 
 
@@ -209,7 +210,7 @@ def _file_problems(path: Path) -> list[Problem]:
         return []  # read_csv reports the size without reading the file
     raw = path.read_bytes()
     name = str(path)
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_without_bom(raw):
         return [Problem(name, None, None, "文字コードが UTF-16（Excel の「Unicode テキスト」）です。"
                         "「CSV UTF-8」または Shift_JIS(CP932) の CSV で保存し直してください")]
     try:
@@ -239,6 +240,16 @@ def _file_problems(path: Path) -> list[Problem]:
     return []
 
 
+def _utf16_without_bom(raw: bytes) -> bool:
+    if b"\x00" not in raw[:200]:
+        return False
+    first = raw[:2000]
+    for encoding in ("utf-16-le", "utf-16-be"):
+        if "質問" in first[: len(first) // 2 * 2].decode(encoding, errors="ignore"):
+            return True
+    return False
+
+
 def _truncated(name: str, text: str, detail: str) -> Problem:
     """A file that ends in the middle of a character: say which row and column were cut."""
     records = list(csv.reader(io.StringIO(text + ('"' if _open_quote(text) else ""), newline="")))
@@ -266,10 +277,14 @@ def _explain(path: Path, problem: Problem) -> Problem:
         return _locate_csv_error(path, problem)
     if reason.startswith("列の数が見出しと合いません"):
         text = files.read_text(path)
-        last = len(list(csv.reader(io.StringIO(text, newline=""))))
-        if problem.row == last and not text.endswith(("\n", "\r")):
+        records = list(csv.reader(io.StringIO(text, newline="")))
+        if problem.row == len(records) and not text.endswith(("\n", "\r")):
+            header = [files.normalize_header(h) for h in records[0]]
+            short = len(records[-1]) < len(header)
             reason += "。最後の行が改行で終わっていません。ファイルが途中で切れていないか確認してください"
-        return dataclasses.replace(problem, reason=reason)
+            column = _column_name(header, len(records[-1]) - 1) if short else None
+            return dataclasses.replace(problem, column=column, reason=reason)
+        return problem
     if reason == "不明な列です" and problem.column:
         close = difflib.get_close_matches(problem.column, FAQ_COLUMNS, n=1, cutoff=0.5)
         hint = f"「{close[0]}」の誤りではありませんか。" if close else ""
@@ -290,13 +305,13 @@ def _locate_csv_error(path: Path, problem: Problem) -> Problem:
         for record in reader:
             records.append(record)
             lines_read = reader.line_num
-    except csv.Error:
-        pass
+    except csv.Error as exc:
+        error = str(exc)
     else:
         return problem
     header = [files.normalize_header(h) for h in records[0]] if records else []
     rest = "".join(io.StringIO(text, newline="").readlines()[lines_read:])
-    if _open_quote(rest):
+    if "unexpected end of data" in error and _open_quote(rest):
         partial = next(csv.reader(io.StringIO(rest + '"', newline="")), [])
         column = _column_name(header, len(partial) - 1)
         reason = ("引用符（\"）が閉じられないままファイルが終わっています。ファイルが途中で切れているか、"

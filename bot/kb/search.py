@@ -95,6 +95,7 @@ class _Analyzer:
         self._lock = threading.Lock()
         self._dictionary = None
         self._drop = None
+        self._modes = None
         self._local = threading.local()
         self._forms: dict[str, str | None] = {}  # normalized form -> term (words repeat: Zipf)
         self._parts: dict[tuple, tuple[tuple[str, float], ...]] = {}  # (word id, surface) -> sub-terms
@@ -252,10 +253,9 @@ class SearchIndex:
         ).all()
         codes = sorted({r.lg_code for r in rows if r.lg_code})
         names: dict[str, str] = {}
+        lg = m.LocalGovernment
         for start in range(0, len(codes), 500):
-            names.update(session.execute(
-                select(m.LocalGovernment.code, m.LocalGovernment.name).where(m.LocalGovernment.code.in_(codes[start:start + 500]))
-            ).all())
+            names.update(session.execute(select(lg.code, lg.name).where(lg.code.in_(codes[start:start + 500]))).all())
         memo: dict[str, list[tuple[str, float]]] = {}
 
         def short(text: str) -> list[tuple[str, float]]:  # category, department, names repeat a lot
@@ -396,7 +396,9 @@ def signature(session: Session) -> tuple:
                                                          f.department, f.phone, f.url, f.source)])
     faq = session.execute(select(func.count(f.id), func.max(f.id), func.sum(faq_text), func.max(f.checked_on),
                                  func.min(f.checked_on), func.count(f.lg_code))).one()
-    pres = session.execute(select(func.count(p.id), func.max(p.id), func.sum(length(p.title) + length(p.summary)))).one()
+    pres = session.execute(
+        select(func.count(p.id), func.max(p.id), func.sum(length(p.title) + length(p.summary)))
+    ).one()
     facts = session.execute(select(func.count(pf.id), func.max(pf.id), func.sum(length(pf.text)))).one()
     return ("rows", *(str(v) for v in (*faq, *pres, *facts)))
 
