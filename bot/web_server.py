@@ -81,10 +81,10 @@ def make_handler(root: Path, quiet: bool = False) -> type[BaseHTTPRequestHandler
         server_version = "madoguchi-web"
         sys_version = ""
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             self._serve(body=True)
 
-        def do_HEAD(self) -> None:  # noqa: N802
+        def do_HEAD(self) -> None:
             self._serve(body=False)
 
         def _serve(self, body: bool) -> None:
@@ -107,7 +107,7 @@ def make_handler(root: Path, quiet: bool = False) -> type[BaseHTTPRequestHandler
                 self.wfile.write(data)
 
         def _error(self, status: HTTPStatus, message: str) -> None:
-            data = f"{status.value} {message}\n".encode("utf-8")
+            data = f"{status.value} {message}\n".encode()
             self.send_response(status)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
@@ -122,9 +122,9 @@ def make_handler(root: Path, quiet: bool = False) -> type[BaseHTTPRequestHandler
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _method_not_allowed  # noqa: N815
+        do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _method_not_allowed
 
-        def log_message(self, format: str, *args) -> None:  # noqa: A002
+        def log_message(self, format: str, *args) -> None:
             if not quiet:
                 super().log_message(format, *args)
 

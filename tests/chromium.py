@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import websockets
+from websockets.exceptions import WebSocketException
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -60,7 +61,7 @@ class Chromium:
     def __init__(self, executable: str, profile: Path, width: int = 1280, height: int = 860) -> None:
         profile.mkdir(parents=True, exist_ok=True)
         self.log_path = profile.parent / f"{profile.name}.chromium.log"
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in close())
         self.proc = subprocess.Popen(
             [executable, *CHROMIUM_FLAGS, "--remote-debugging-port=0", f"--user-data-dir={profile}",
              f"--window-size={width},{height}", "about:blank"],
@@ -136,12 +137,17 @@ class Chromium:
 
     def wait_for(self, expression: str, timeout: float = 30.0, what: str = ""):
         deadline = time.monotonic() + timeout
+        error = None
         while True:
-            value = self.evaluate(expression)
+            try:
+                value = self.evaluate(expression)
+            except CDPError as exc:  # e.g. the page is between two documents during a navigation
+                value, error = None, exc
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or expression}\n{self.console()}")
+                last = f"\nlast error: {error}" if error else ""
+                raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or expression}{last}\n{self.console()}")
             time.sleep(0.2)
 
     def console(self, last: int = 15) -> str:
@@ -200,9 +206,9 @@ class Chromium:
     def close(self) -> None:
         if self.ws is not None:
             try:
-                self.loop.run_until_complete(self.ws.close())
-            except Exception:
-                pass
+                self.loop.run_until_complete(asyncio.wait_for(self.ws.close(), 5))
+            except (OSError, asyncio.TimeoutError, WebSocketException):
+                pass  # Chromium is stopped next anyway
             self.ws = None
         if self.proc.poll() is None:
             self.proc.terminate()

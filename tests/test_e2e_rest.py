@@ -78,3 +78,64 @@ def test_context_switches_when_a_new_subject_is_named(stack):
 def test_a_message_far_longer_than_a_question_is_refused_politely(stack):
     text = stack.reply_text("総会の会場は" * 2000, f"long-{uuid.uuid4().hex[:6]}")
     assert "長すぎる" in text and "天空劇場" not in text
+
+
+def test_a_question_no_intent_fits_is_answered_from_the_faq_with_its_source(stack):
+    reply = stack.reply_text("粗大ごみを出したいのですが、どうすればいいですか", f"faq-{uuid.uuid4().hex[:6]}")
+    assert "粗大ごみ" in reply and "出典" in reply and "サンプル" in reply
+
+
+def test_choosing_among_ambiguous_municipalities_in_words(stack):
+    sender = f"amb-{uuid.uuid4().hex[:6]}"
+    first = stack.ask("府中市の団体コードは？", sender)
+    assert [b["title"] for m in first for b in m.get("buttons", [])] == ["東京都府中市", "広島県府中市"]
+    reply = stack.reply_text("広島県の方です", sender)
+    assert "342084" in reply and "132063" not in reply
+
+
+def test_staff_search_endpoint_returns_ranked_json(stack):
+    import urllib.parse
+    import urllib.request
+
+    query = urllib.parse.urlencode({"q": "保育所の入所選考をAIで", "limit": 3})
+    with urllib.request.urlopen(f"{stack.url}/webhooks/faq_search/search?{query}", timeout=30) as response:
+        data = json.loads(response.read())
+    assert data["hits"] and data["hits"][0]["kind"] == "presentation"
+    assert "富士通" in data["hits"][0]["title"] and data["hits"][0]["source"]
+    query = urllib.parse.urlencode({"q": "住民票", "lg_code": "131211"})
+    with urllib.request.urlopen(f"{stack.url}/webhooks/faq_search/search?{query}", timeout=30) as response:
+        hits = json.loads(response.read())["hits"]
+    assert hits and all(h["lg_code"] in ("131211", None) for h in hits)
+
+
+@pytest.mark.parametrize(
+    "path, body, expected",
+    [
+        ("/webhooks/faq_search/search?q=x&limit=abc", None, "limit"),
+        ("/webhooks/faq_search/search?q=x&lg_code=131212", None, "検査数字"),
+        ("/webhooks/faq_search/search", b"{not json", "JSON"),
+    ],
+    ids=["bad-limit", "bad-code", "malformed-json"],
+)
+def test_staff_search_endpoint_refuses_bad_input_with_a_reason(stack, path, body, expected):
+    status, payload = post_json(stack.url + path, None, raw=body) if body is not None else _get(stack.url + path)
+    assert status == 400
+    assert expected in json.loads(payload)["error"]
+    assert "天空劇場" in stack.reply_text("総会の会場は？", f"after-{uuid.uuid4().hex[:6]}")
+
+
+def _get(url):
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_rest_webhook_survives_malformed_json(stack):
+    status, _ = post_json(stack.webhook, None, raw=b'{"sender": "x", "message": ')
+    assert 400 <= status < 500
+    assert "天空劇場" in stack.reply_text("総会の会場は？", f"mal-{uuid.uuid4().hex[:6]}")

@@ -69,7 +69,8 @@ def load_faq(path: Path, url: str) -> dict[str, int]:
     with open_session(url) as session:
         known = set(session.scalars(select(LocalGovernment.code)))
         entries = read_faq(path, known)
-        counts = upsert_faq(session, entries)
+        counts: dict[str, int] = {}
+        assert upsert_faq(session, entries, counts) == len(entries)
         session.commit()
         return counts
 
@@ -341,7 +342,8 @@ def test_upsert_refuses_the_same_key_twice(empty_kb_url):
 def test_export_load_export_gives_identical_bytes(faq_db_url, empty_kb_url, tmp_path):
     first, second = tmp_path / "first.csv", tmp_path / "second.csv"
     with open_session(faq_db_url) as session:
-        assert export_faq_csv(session, first) == len(sample_rows()) - 1
+        text = export_faq_csv(session, first)
+    assert len(list(csv.reader(io.StringIO(text, newline="")))) == len(sample_rows())
     with open_session(empty_kb_url) as session:
         assert session.scalars(select(FaqEntry)).first() is None
     load_faq(first, empty_kb_url)
@@ -382,5 +384,42 @@ def test_export_to_a_stream_and_of_an_empty_table(empty_kb_url):
     buffer = io.BytesIO()
     with open_session(empty_kb_url) as session:
         session.execute(delete(FaqEntry))
-        assert export_faq_csv(session, buffer) == 0
-    assert buffer.getvalue() == ("\ufeff" + ",".join(FAQ_COLUMNS) + "\r\n").encode("utf-8")
+        text = export_faq_csv(session, buffer)
+    assert text == "\ufeff" + ",".join(FAQ_COLUMNS) + "\r\n"
+    assert buffer.getvalue() == text.encode("utf-8")
+
+
+def test_exported_text_written_as_utf8_gives_the_file_bytes(faq_db_url, tmp_path):
+    """``madoguchi kb export --format faq-csv --out F`` writes the returned text with write_text(newline="")."""
+    with open_session(faq_db_url) as session:
+        text = export_faq_csv(session, tmp_path / "direct.csv")
+    (tmp_path / "via_text.csv").write_text(text, encoding="utf-8", newline="")
+    assert (tmp_path / "via_text.csv").read_bytes() == (tmp_path / "direct.csv").read_bytes()
+
+
+# -- through the loader and the command line -----------------------------------------------------------
+
+def test_kb_load_of_a_faq_file_upserts_and_refuses_bad_files(empty_kb_url, tmp_path):
+    from bot.kb.loader import load_files
+
+    assert load_files([SAMPLE], empty_kb_url) == {"faq": len(sample_rows()) - 1}
+    after_first = db_contents(empty_kb_url)
+    load_files([SAMPLE], empty_kb_url)
+    assert db_contents(empty_kb_url) == after_first
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(_lines(HEADER, _q("新しい質問"), _q("質問2", 最終確認日="平成32年1月10日")))
+    with pytest.raises(LoadError) as excinfo:
+        load_files([bad], empty_kb_url)
+    assert [(p.row, p.column) for p in excinfo.value.problems] == [(3, "最終確認日")]
+    assert db_contents(empty_kb_url) == after_first
+
+
+def test_cli_export_then_kb_load_into_an_empty_database_then_export_is_identical(faq_db_url, empty_kb_url, tmp_path):
+    from bot.cli import main
+
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    assert main(["--db", faq_db_url, "kb", "export", "--format", "faq-csv", "--out", str(first)]) == 0
+    assert main(["--db", empty_kb_url, "kb", "load", str(first)]) == 0
+    assert main(["--db", empty_kb_url, "kb", "export", "--format", "faq-csv", "--out", str(second)]) == 0
+    assert first.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert first.read_bytes() == second.read_bytes()

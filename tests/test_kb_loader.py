@@ -23,7 +23,7 @@ from bot.kb.models import Base, PresentationMunicipality
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MASTER, ASSEMBLY = Path("local_governments.csv"), Path("assemblies") / "007.yml"  # inside a data directory
-SHIPPED_STATS = {"local_governments": 1788, "organizations": 7, "societies": 1, "assemblies": 1, "presentations": 6}
+SHIPPED_STATS = {"local_governments": 1788, "organizations": 7, "societies": 1, "assemblies": 1, "presentations": 6, "faq_entries": 57}
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ def test_shipped_data_loads_completely(db_url, shipped_kb_dir):
             "organizations": 7,
             "assemblies": 1,
             "presentations": 6,
-            "faq_entries": 0,
+            "faq_entries": 57,
         }
         assert queries.assembly_numbers(session) == [7]
         assert queries.society(session).name == "日本公共サービス研究会"
@@ -265,11 +265,11 @@ def test_every_problem_is_reported_at_once(loaded_db_url, kb_copy):
 
 def test_a_file_over_the_size_limit_stops_the_load(loaded_db_url, kb_copy, monkeypatch):
     before = db_contents(loaded_db_url)
-    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1000)  # master and 007.yml are larger; the others are not
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1000)  # master, 007.yml and the sample FAQ are larger
     with pytest.raises(LoadError) as excinfo:
         load(kb_copy, url=loaded_db_url)
     too_big = {Path(p.file).name for p in excinfo.value.problems if "大きすぎ" in p.reason}
-    assert too_big == {"local_governments.csv", "007.yml"}
+    assert too_big == {"local_governments.csv", "007.yml", "sample_faq.csv"}
     assert "上限 1,000 バイト" in find_problem(excinfo.value, "007.yml", None).reason
     assert db_contents(loaded_db_url) == before
 

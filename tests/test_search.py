@@ -115,6 +115,7 @@ def test_faq_hit_carries_contact_and_source(index):
     assert (hit.kind, hit.lg_code, hit.department, hit.category) == ("faq", ADACHI, "戸籍住民課", "戸籍・住民票")
     assert hit.phone.startswith("03-0000-") and hit.url.startswith("https://example.jp/") and hit.checked_on
     assert "足立区" in hit.source and "sample_faq.csv" in hit.source
+    assert hit.source.startswith("【サンプルデータ・架空】")  # fictional sample data says so wherever it is shown
     assert json.loads(json.dumps(hit.to_dict(), ensure_ascii=False))["title"] == hit.title
 
 

@@ -159,7 +159,6 @@
     ".mg-form input{flex:1;min-width:0;padding:8px 10px;border:1px solid #6b6b6b;border-radius:6px;font-size:15px}",
     ".mg-form button{padding:8px 14px;border:0;border-radius:6px;background:#0b5394;color:#fff;font-size:15px;font-weight:bold;cursor:pointer}",
     "button:focus-visible,input:focus-visible,a:focus-visible,.mg-log:focus-visible{outline:3px solid #e8a100;outline-offset:2px}",
-    "@media (prefers-reduced-motion:no-preference){.mg-dialog{transition:opacity .15s}}",
   ].join("\n");
 
   var CHAT_ICON =

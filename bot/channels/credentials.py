@@ -31,6 +31,7 @@ CHANNELS = (
         "Web chat (socket.io)",
         static=(("user_message_evt", "user_uttered"), ("bot_message_evt", "bot_uttered"), ("session_persistence", True)),
     ),
+    Channel("bot.channels.search.FaqSearchInput", "FAQ search (staff)", settings=(("token", "MADOGUCHI_SEARCH_TOKEN"),)),
     Channel(
         "bot.channels.line.LineInput",
         "LINE",

@@ -16,7 +16,8 @@ import inspect
 import logging
 import re
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
@@ -39,7 +40,7 @@ class SocketIOInput(RasaSocketIOInput):
         sio = self.sio
 
         @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+        async def session_request(sid: str, data: dict | None) -> None:
             session_id = session_id_from(data)
             if self.session_persistence:
                 joined = sio.enter_room(sid, session_id, namespace=self.namespace)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.dialogue import presentations, render
 from bot.dialogue.municipality import municipality_reply, pending_choice
-from bot.dialogue.query import ASSEMBLY_PRIORITY, PRESENTATION_PRIORITY, Query, unknown_presenter
+from bot.dialogue.query import ASSEMBLY_PRIORITY, PRESENTATION_PRIORITY, Query, refers_back, unknown_presenter
 from bot.dialogue.reply import Reply
 from bot.kb import queries
 from bot.kb.records import AssemblyRecord, PresentationRecord
@@ -49,6 +49,14 @@ def _assembly_or_presentation(session: Session, query: Query) -> Reply:
         return _no_assembly(session, query, missing)
     if assembly is None:
         return Reply(f"まだ総会の記録が登録されていません。{SUGGESTIONS}", query.context, answered=False)
+
+    if refers_back(query.text) and not _names(query):  # 「そこで行われた実証実験は？」 after a municipality
+        municipality = _context_municipality(session, query)
+        if municipality:
+            query = query.with_entity("municipality", municipality)
+        current = _context_presentation(session, query)
+        if current is not None and not explicit:
+            return presentations.presentation_reply(query, _assembly_of(session, assembly, current), current)
 
     society = queries.society(session)
     orgs = [queries.organization_name(session, o) or o for o in query.values("organization")]
@@ -120,6 +128,10 @@ def _assembly(session: Session, query: Query) -> tuple[AssemblyRecord | None, in
         if found:
             return found, None, False
     return queries.latest_assembly(session), None, False
+
+
+def _names(query: Query) -> list[str]:
+    return query.values("organization") + query.values("municipality")
 
 
 def _assembly_of(session: Session, current: AssemblyRecord, p: PresentationRecord) -> AssemblyRecord:

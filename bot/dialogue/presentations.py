@@ -80,24 +80,28 @@ def find(pool: list[PresentationRecord], query: Query, orgs: list[str]) -> Match
     best = max(s for s, _ in scored)
     tied = [p for s, p in scored if s == best]
     if len(tied) > 1:  # the wording may still tell them apart (「委託化にあたって重要なこと」)
-        tied = best_by_text(tied, query.text) or tied
+        tied = best_by_text(tied, query.text, ignore=content_bigrams("".join(topics))) or tied
     return Match(presentations=tied)
 
 
-def best_by_text(candidates: list[PresentationRecord], question: str) -> list[PresentationRecord]:
-    """The one candidate whose facts share clearly more content with the question, else []."""
-    scores = sorted(((_text_score(p, question), i) for i, p in enumerate(candidates)), reverse=True)
+def best_by_text(candidates: list[PresentationRecord], question: str, ignore: set[str] = frozenset()) -> list[PresentationRecord]:
+    """The one candidate whose facts share clearly more content with the question, else [].
+
+    ``ignore``: bigrams that cannot tell the candidates apart (the topic they all share).
+    """
+    scores = sorted(((_text_score(p, question, ignore), i) for i, p in enumerate(candidates)), reverse=True)
     if scores and scores[0][0] >= MIN_FACT_MATCH and (len(scores) == 1 or scores[0][0] > scores[1][0]):
         return [candidates[scores[0][1]]]
     return []
 
 
 def _name_grams(p: PresentationRecord) -> set[str]:
-    return content_bigrams("".join(p.presenters) + "".join(p.topics) + p.title)
+    """Bigrams of who presented: naming the presenter says nothing about which fact is meant."""
+    return content_bigrams("".join(p.presenters))
 
 
-def _text_score(p: PresentationRecord, question: str) -> int:
-    return max((overlap(question, f.text, _name_grams(p)) for f in p.facts), default=0)
+def _text_score(p: PresentationRecord, question: str, ignore: set[str] = frozenset()) -> int:
+    return max((overlap(question, f.text, _name_grams(p) | ignore) for f in p.facts), default=0)
 
 
 def has_answer(p: PresentationRecord, attribute: str | None) -> bool:
@@ -120,9 +124,12 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str) -> li
             matching = sorted(matching, key=lambda t: -overlap(question, t, ignore))[:2]
         if matching:
             return matching
+    # A plain "what about X": the fact the wording points at, unless the summary covers it as well.
     ranked = sorted(p.facts, key=lambda f: -overlap(question, f.text, ignore))
-    if ranked and overlap(question, ranked[0].text, ignore) >= MIN_FACT_MATCH:
-        return [ranked[0].text]
+    if ranked:
+        best = overlap(question, ranked[0].text, ignore)
+        if best >= MIN_FACT_MATCH and best > overlap(question, p.summary, ignore):
+            return [ranked[0].text]
     return []
 
 

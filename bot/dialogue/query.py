@@ -96,3 +96,11 @@ def unknown_presenter(text: str) -> str | None:
     if name in _NOT_NAMES or any(name.endswith(w) for w in ("総会", "研究会")) or name.startswith(("第", "その", "この")):
         return None
     return name
+
+
+_REFERS_BACK_RE = re.compile(r"(そこ|その|それ|この|あの|そちら|こちら|同じ)")
+
+
+def refers_back(text: str) -> bool:
+    """「そこで」「その発表」: the question points at the previous turn's subject."""
+    return bool(_REFERS_BACK_RE.search(text or ""))

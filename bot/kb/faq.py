@@ -54,7 +54,6 @@ FAQ_REQUIRED = ["全国地方公共団体コード", "分類", "質問", "回答
 FAQ_OPTIONAL = tuple(c for c in FAQ_COLUMNS if c not in FAQ_REQUIRED)
 FAQ_REQUIRED_VALUES = ("分類", "質問", "回答")  # cells that must not be empty
 ALTERNATIVES_SEPARATOR = "|"
-EXPORT_ENCODING = "utf-8-sig"
 
 # model attribute -> CSV column, for values and length problems
 _FIELDS = {
@@ -324,11 +323,13 @@ def _locate_csv_error(path: Path, problem: Problem) -> Problem:
 
 # -- writing -------------------------------------------------------------------------------------
 
-def upsert_faq(session: Session, entries: Iterable[FaqEntry]) -> dict[str, int]:
+def upsert_faq(session: Session, entries: Iterable[FaqEntry], counts: dict[str, int] | None = None) -> int:
     """Insert or update by the natural key (団体コード, 質問); loading the same entries twice changes nothing.
 
-    Entries that are in the database but not in ``entries`` are kept (this is an upsert, not a
-    replace; ``madoguchi kb build`` replaces everything). Flushes; the caller commits.
+    Returns the number of entries given (like the loader's other kinds). ``counts``, if given, is
+    increased by how many were ``inserted``, ``updated`` and ``unchanged``. Entries that are in the
+    database but not in ``entries`` are kept (this is an upsert, not a replace; ``madoguchi kb
+    build`` replaces everything). Flushes; the caller commits.
     """
     entries = list(entries)
     keys = [(e.lg_code, e.question) for e in entries]
@@ -340,7 +341,9 @@ def upsert_faq(session: Session, entries: Iterable[FaqEntry]) -> dict[str, int]:
         chunk = questions[start : start + 500]
         for row in session.scalars(select(FaqEntry).where(FaqEntry.question.in_(chunk))):
             existing[(row.lg_code, row.question)] = row
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0} if counts is None else counts
+    for key in ("inserted", "updated", "unchanged"):
+        counts.setdefault(key, 0)
     for entry in entries:
         row = existing.get((entry.lg_code, entry.question))
         if row is None:
@@ -358,11 +361,16 @@ def upsert_faq(session: Session, entries: Iterable[FaqEntry]) -> dict[str, int]:
                 changed = True
         counts["updated" if changed else "unchanged"] += 1
     session.flush()
-    return counts
+    return len(entries)
 
 
-def export_faq_csv(session: Session, out: Path | str | BinaryIO) -> int:
-    """Write every FAQ entry as a FAQ CSV file (UTF-8 with BOM, CRLF); returns the number of entries."""
+def export_faq_csv(session: Session, out: Path | str | BinaryIO | None = None) -> str:
+    """Every FAQ entry as a FAQ CSV file: UTF-8 with BOM, CRLF line ends.
+
+    Returns the text (starting with the BOM character U+FEFF, so ``Path.write_text(text,
+    encoding="utf-8", newline="")`` writes the same bytes); with ``out`` (a path or a binary stream)
+    also writes it there.
+    """
     rows = session.scalars(select(FaqEntry)).all()
     rows.sort(key=lambda e: (e.lg_code is not None, e.lg_code or "", e.id))
     buffer = io.StringIO()
@@ -373,10 +381,12 @@ def export_faq_csv(session: Session, out: Path | str | BinaryIO) -> int:
             e.lg_code or "", e.category, e.question, e.alternatives or "", e.answer, e.department or "",
             e.phone or "", e.url or "", e.checked_on.isoformat() if e.checked_on else "",
         ])
-    data = buffer.getvalue().encode(EXPORT_ENCODING)
-    if isinstance(out, (str, Path)):
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_bytes(data)
-    else:
-        out.write(data)
-    return len(rows)
+    text = "\ufeff" + buffer.getvalue()
+    if out is not None:
+        data = text.encode("utf-8")
+        if isinstance(out, (str, Path)):
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_bytes(data)
+        else:
+            out.write(data)
+    return text

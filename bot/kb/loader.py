@@ -66,6 +66,7 @@ class KBData:
     organizations: list[m.Organization] = field(default_factory=list)
     societies: list[m.Society] = field(default_factory=list)
     assemblies: list[m.Assembly] = field(default_factory=list)
+    faq_entries: list[m.FaqEntry] = field(default_factory=list)
 
     def stats(self) -> dict[str, int]:
         return {
@@ -74,6 +75,7 @@ class KBData:
             "societies": len(self.societies),
             "assemblies": len(self.assemblies),
             "presentations": sum(len(a.presentations) for a in self.assemblies),
+            "faq_entries": len(self.faq_entries),
         }
 
 
@@ -414,6 +416,11 @@ def read_kb(data_dir: Path = DEFAULT_DATA_DIR) -> KBData:
             continue
         numbers[a.number] = path
         kb.assemblies.append(a)
+    faq_dir = data_dir / "faq"
+    if faq_dir.is_dir():
+        from bot.kb.faq import read_faq_dir
+
+        kb.faq_entries = guarded(read_faq_dir, faq_dir, set(reader.lg_by_code)) or []
     if reader.problems:
         raise LoadError(reader.problems)
     return kb
@@ -441,6 +448,8 @@ def write_kb(kb: KBData, engine: Engine) -> None:
                     if org is not None:
                         presenter.organization_id = org.id
         session.add_all(kb.assemblies)
+        session.flush()
+        session.add_all(kb.faq_entries)  # tables were just recreated: plain inserts, in file order
         session.flush()
         session.close()
 

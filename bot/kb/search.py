@@ -19,6 +19,9 @@ still finds 「国民健康保険」 while the whole compound ranks higher.
 The postings are precomputed BM25 impacts in flat numpy arrays, so a query costs one tokenization
 and a few vector additions: about a millisecond for 10,000 entries (``bench/search.py``).
 
+A FAQ hit's ``source`` names the municipality, the category and the file; entries from a file
+whose name starts with ``sample`` (``data/kb/faq/sample_faq.csv``) are marked 【サンプルデータ・架空】.
+
 ``lg_code`` keeps the FAQ entries of that municipality and the shared ones (団体コード空欄);
 presentation passages are not scoped and always stay.
 
@@ -267,9 +270,10 @@ class SearchIndex:
         fields: list = []
         for r in rows:
             scope = names.get(r.lg_code, r.lg_code) if r.lg_code else "共通"
+            sample = "【サンプルデータ・架空】" if (r.source or "").startswith("sample") else ""
             hits.append(Hit(
                 kind=KIND_FAQ, score=0.0, title=r.question, text=r.answer,
-                source=f"FAQ（{scope}・{r.category}）{r.source}".rstrip(), lg_code=r.lg_code, id=r.id,
+                source=f"{sample}FAQ（{scope}・{r.category}）{r.source}".rstrip(), lg_code=r.lg_code, id=r.id,
                 category=r.category, department=r.department or "", phone=r.phone or "", url=r.url or "",
                 checked_on=r.checked_on.isoformat() if r.checked_on else "",
             ))

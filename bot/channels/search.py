@@ -1,0 +1,80 @@
+"""Staff look-up on the running Rasa server: GET/POST /webhooks/faq_search/search (JSON).
+
+    curl 'localhost:5005/webhooks/faq_search/search?q=住民票の写し&lg_code=131211&limit=5'
+
+Ranks FAQ entries and presentation passages (bot.kb.search, BM25 over the bot's Japanese analyzer).
+When MADOGUCHI_SEARCH_TOKEN is set, requests must send ``Authorization: Bearer <token>``.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import hmac
+import json
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.kb import search as kb_search
+
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+MAX_QUERY_CHARS = 1000
+
+
+def _error(message: str, status: int = 400) -> HTTPResponse:
+    return response.json({"error": message}, status=status, dumps=_dumps)
+
+
+class FaqSearchInput(InputChannel):
+    @classmethod
+    def name(cls) -> Text:
+        return "faq_search"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "FaqSearchInput":
+        return cls(token=(credentials or {}).get("token") or None)
+
+    def __init__(self, token: Optional[str] = None) -> None:
+        self.token = token
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("faq_search_webhook", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/search", methods=["GET", "POST"])
+        async def search(request: Request) -> HTTPResponse:
+            if self.token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {self.token}"):
+                return _error("認証が必要です", 401)
+            if request.method == "POST":
+                try:
+                    params = json.loads(request.body or b"{}")
+                except (ValueError, UnicodeDecodeError):
+                    return _error("JSON として読めません")
+                if not isinstance(params, dict):
+                    return _error("JSON のオブジェクト（{\"q\": \"…\"}）で送ってください")
+            else:
+                params = {k: request.args.get(k) for k in request.args}
+            query = str(params.get("q") or params.get("query") or "")
+            if len(query) > MAX_QUERY_CHARS:
+                return _error(f"検索語が長すぎます（{MAX_QUERY_CHARS} 文字まで）")
+            lg_code = params.get("lg_code") or None
+            try:
+                limit = int(params.get("limit") or 5)
+            except (TypeError, ValueError):
+                return _error("limit は整数で指定してください")
+            if not 1 <= limit <= kb_search.MAX_LIMIT:
+                return _error(f"limit は 1 から {kb_search.MAX_LIMIT} までです")
+            loop = asyncio.get_running_loop()
+            try:  # the first call builds the index: keep it off the event loop
+                hits = await loop.run_in_executor(None, functools.partial(kb_search.search, query, lg_code, limit))
+            except kb_search.InvalidLgCode as exc:
+                return _error(str(exc))
+            return response.json({"query": query, "lg_code": lg_code, "hits": [h.to_dict() for h in hits]}, dumps=_dumps)
+
+        return bp
