@@ -14,7 +14,7 @@ KB_FILES := $(shell find data/kb -type f 2>/dev/null)
 NLU_FILES := $(shell find data/nlu -type f -name '*.yml' -not -path '*/generated/*' 2>/dev/null)
 export MADOGUCHI_DB_URL ?=
 
-.PHONY: help install kb train run test eval nlu-cv vendor-web lint clean
+.PHONY: help install kb train run test eval nlu-cv vendor-web cluster load lint clean
 
 help:
 	@echo "make run   — set up, build the knowledge base, train if needed, serve on http://localhost:$(RASA_PORT)"
@@ -59,6 +59,14 @@ eval: $(DB) $(MODEL)
 # Cross-validated intent macro-F1 and entity F1 (5 folds; trains 5 models, ~10 minutes).
 nlu-cv: $(DB) $(MODEL)
 	$(BIN)/python bench/nlu_cv.py --folds 5
+
+# Two Rasa servers + action server on PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379); Ctrl-C stops all.
+cluster: $(DB) $(MODEL)
+	$(BIN)/python -m bot.ops.cluster $(CLUSTER_ARGS)
+
+# Load benchmark (not a test): 1 and 2 Rasa processes at 1, 10 and 50 users.
+load: $(DB) $(MODEL)
+	$(BIN)/python bench/load.py --start 1,2 --users 1,10,50 --duration 30
 
 # Refresh web/vendor/ (socket.io-client) from web/package-lock.json; needs npm, not used by run/test.
 vendor-web:

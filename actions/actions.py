@@ -8,16 +8,22 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.channels import staff_slack
+from bot.dialogue import feedback as fb
+from bot.dialogue import handoff
 from bot.dialogue.answer import SUGGESTIONS, answer
+from bot.dialogue.reply import APOLOGY
 from bot.dialogue.municipality import pending_choice
 from bot.dialogue.open_question import maybe_buttons, open_answer
 from bot.dialogue.query import Context, Query
+from bot.kb import feedback as kb_feedback
 from bot.kb.db import open_session
 from bot.nlp.normalize import MAX_QUESTION_CHARS, has_meaningful_text
+from bot.privacy import logging as privacy_logging
 
+privacy_logging.install()
 logger = logging.getLogger(__name__)
 
-APOLOGY = "申し訳ありません。ただいま回答を用意できませんでした。しばらくしてからもう一度お試しください。"
 
 
 def context_from(tracker: Tracker) -> Context:
@@ -71,8 +77,124 @@ class ActionAnswer(Action):
             logger.exception("action_answer failed (intent=%s)", query.intent)
             dispatcher.utter_message(text=APOLOGY)
             return []
-        dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons) or None)
-        return context_events(reply.context)
+        events: List[Dict[Text, Any]] = []
+        if _awaiting_comment(tracker) and fb_comment_cue(query.text):  # 「日付が違っていました」 after 👎
+            return _store_comment(dispatcher, tracker)
+        if reply.answered:  # a factual answer: offer 👍/👎 (unless it asks the user to choose)
+            dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons or fb.BUTTONS))
+            events += [SlotSet("answer_source", reply.source or "知識ベース"), SlotSet("failed_turns", "0")]
+        else:
+            dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons) or None)
+            events += _failed_turn(dispatcher, tracker) if not reply.answered else [SlotSet("failed_turns", "0")]
+        return context_events(reply.context) + events + [SlotSet("feedback_id", None)]
+
+
+class ActionFeedback(Action):
+    """👍/👎 on the previous answer: stored with the question, answer, intent, confidence and source."""
+
+    def name(self) -> Text:
+        return "action_feedback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        if _awaiting_comment(tracker):  # 「違います、日付が…」 typed after 「どの点が違っていましたか」
+            return _store_comment(dispatcher, tracker)
+        rating = "good" if (tracker.latest_message.get("intent") or {}).get("name") == "feedback_good" else "bad"
+        rated = fb.rated_answer(tracker.events)
+        if rated is None:
+            dispatcher.utter_message(text=fb.NOTHING_TO_RATE)
+            return []
+        try:
+            feedback_id = kb_feedback.record(
+                sender_id=tracker.sender_id, channel=tracker.get_latest_input_channel(), question=rated.question,
+                answer=rated.answer, intent=rated.intent, confidence=rated.confidence,
+                source=tracker.get_slot("answer_source"), rating=rating,
+            )
+        except Exception:
+            logger.exception("feedback could not be stored")
+            dispatcher.utter_message(text=APOLOGY)
+            return []
+        if rating == "good":
+            dispatcher.utter_message(text=fb.THANKS_GOOD)
+            return [SlotSet("feedback_id", None)]
+        dispatcher.utter_message(text=fb.ASK_WHAT_WAS_WRONG)
+        return [SlotSet("feedback_id", str(feedback_id))]
+
+
+class ActionHandoff(Action):
+    """A person is asked for: the responsible department's contact from the data (+ Slack transcript)."""
+
+    def name(self) -> Text:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        await _hand_off(dispatcher, tracker)
+        return [SlotSet("failed_turns", "0"), SlotSet("feedback_id", None)]
+
+
+async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, intro: str = "") -> None:
+    try:
+        with open_session() as session:
+            found = handoff.choose(session, tracker.get_slot("subject_type"), tracker.get_slot("municipality_code"))
+        text = handoff.render(found)
+    except Exception:
+        logger.exception("hand-off contact look-up failed")
+        text = handoff.NO_CONTACT
+    if staff_slack.configured():
+        posted = await staff_slack.post_transcript(
+            handoff.transcript(tracker.events, tracker.sender_id, tracker.get_latest_input_channel())
+        )
+        if posted:
+            text += "\n" + handoff.POSTED
+    dispatcher.utter_message(text=(intro + "\n" if intro else "") + text)
+
+
+def _answered_from_data(reply) -> List[Dict[Text, Any]]:
+    """Events of a turn answered from the data (`madoguchi report` counts the answer_source SlotSet)."""
+    return [SlotSet("answer_source", reply.source or "知識ベース"), SlotSet("failed_turns", "0")]
+
+
+def _failed_count(tracker: Tracker) -> int:
+    try:
+        return int(tracker.get_slot("failed_turns") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _failed_turn(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """Counts a turn the guide could not answer; the second in a row offers the hand-off (sync part)."""
+    count = _failed_count(tracker) + 1
+    if count < handoff.FAILED_TURNS_FOR_HANDOFF:
+        return [SlotSet("failed_turns", str(count))]
+    try:
+        with open_session() as session:
+            found = handoff.choose(session, tracker.get_slot("subject_type"), tracker.get_slot("municipality_code"))
+        text = handoff.render(found)
+    except Exception:
+        logger.exception("hand-off contact look-up failed")
+        text = handoff.NO_CONTACT
+    dispatcher.utter_message(text=f"{handoff.OFFER_AFTER_FAILURES}\n{text}")
+    return [SlotSet("failed_turns", "0")]
+
+
+def fb_comment_cue(text: str) -> bool:
+    """A correction rather than a new question (「日付が違っていました」, not 「日付は？」)."""
+    return any(c in text for c in ("違", "間違", "誤り", "誤っ", "古い", "正しくな")) and not any(
+        q in text for q in ("?", "？", "教えて", "ですか", "ますか")
+    )
+
+
+def _awaiting_comment(tracker: Tracker) -> bool:
+    return fb.awaiting_comment(tracker.events, tracker.get_slot("feedback_id"))
+
+
+def _store_comment(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    text = (tracker.latest_message or {}).get("text") or ""
+    try:
+        kb_feedback.add_comment(int(tracker.get_slot("feedback_id")), tracker.sender_id, text)
+    except Exception:
+        logger.exception("feedback comment could not be stored")
+    dispatcher.utter_message(text=fb.THANKS_COMMENT)
+    return [SlotSet("feedback_id", None)]
 
 
 class ActionOutOfScope(Action):
@@ -86,6 +208,8 @@ class ActionOutOfScope(Action):
         return "action_out_of_scope"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        if _awaiting_comment(tracker):
+            return _store_comment(dispatcher, tracker)
         context = context_from(tracker)
         if context.pending:
             query = query_from(tracker)
@@ -101,9 +225,9 @@ class ActionOutOfScope(Action):
         reply = _open_answer(tracker)
         if reply is not None:
             dispatcher.utter_message(text=reply.text)
-            return [SlotSet("pending", None)] if context.pending else []
+            return ([SlotSet("pending", None)] if context.pending else []) + _answered_from_data(reply)
         dispatcher.utter_message(response="utter_out_of_scope")
-        return [SlotSet("pending", None)] if context.pending else []
+        return ([SlotSet("pending", None)] if context.pending else []) + _failed_turn(dispatcher, tracker)
 
 
 class ActionHelp(Action):
@@ -113,11 +237,13 @@ class ActionHelp(Action):
         return "action_help"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        if _awaiting_comment(tracker):
+            return _store_comment(dispatcher, tracker)
         reply = _open_answer(tracker)
         if reply is not None:
             dispatcher.utter_message(text=reply.text)
-        else:
-            dispatcher.utter_message(response="utter_help")
+            return _answered_from_data(reply)
+        dispatcher.utter_message(response="utter_help")
         return []
 
 
@@ -130,6 +256,8 @@ class ActionDefaultFallback(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         message = tracker.latest_message or {}
         text = message.get("text") or ""
+        if _awaiting_comment(tracker) and has_meaningful_text(text):
+            return _store_comment(dispatcher, tracker)
         if not has_meaningful_text(text):
             dispatcher.utter_message(response="utter_empty")
             return []
@@ -139,14 +267,14 @@ class ActionDefaultFallback(Action):
         reply = _open_answer(tracker)
         if reply is not None:
             dispatcher.utter_message(text=reply.text)
-            return []
+            return _answered_from_data(reply)
         buttons = maybe_buttons(message.get("intent_ranking") or [])
         if buttons:
             dispatcher.utter_message(text="申し訳ありません、ご質問を読み取れませんでした。もしかして、次のことをお知りになりたいですか。",
                                      buttons=list(buttons))
         else:
             dispatcher.utter_message(text=f"申し訳ありません、ご質問の意味がわかりませんでした。{SUGGESTIONS}")
-        return []
+        return _failed_turn(dispatcher, tracker)
 
 
 def _open_answer(tracker: Tracker):

@@ -10,6 +10,8 @@
   madoguchi nlu generate                 regenerate NLU lookup tables from the database
   madoguchi nlu annotate [--check]       (re)write entity annotations in data/nlu training examples
   madoguchi channels credentials         write var/credentials.yml for the channels the environment enables
+  madoguchi report [--since DATE] [--channel web|line|slack|rest] [--format text|csv|html] [--out FILE]
+                   [--tracker-db URL]    staff report from the tracker store and the answer feedback
 
 The database is the SQLite file var/madoguchi.sqlite3 unless MADOGUCHI_DB_URL names another.
 """
@@ -215,11 +217,47 @@ def build_parser() -> argparse.ArgumentParser:
     p = nlu.add_parser("annotate", help="write entity annotations into the training examples")
     p.add_argument("--check", action="store_true", help="only report files whose annotations are out of date")
     p.set_defaults(fn=_nlu_annotate)
+    from bot.ops.retention import add_arguments as retention_arguments
+
+    tracker = sub.add_parser("tracker", help="conversation store").add_subparsers(dest="command", required=True)
+    retention_arguments(tracker.add_parser("prune", help="delete conversations whose latest event is older than N days"))
+
     channels = sub.add_parser("channels", help="input channels").add_subparsers(dest="command", required=True)
     p = channels.add_parser("credentials", help="write the credentials file for the channels the environment enables")
     p.add_argument("--out", default="var/credentials.yml")
     p.set_defaults(fn=_channels_credentials)
+    p = sub.add_parser("report", help="staff report: conversations, answered share, fallbacks, 👎, unanswered questions")
+    p.add_argument("--since", default=None, help="only conversations from this date (YYYY-MM-DD)")
+    p.add_argument("--channel", default=None, choices=["web", "line", "slack", "rest"])
+    p.add_argument("--format", default="text", choices=["text", "csv", "html"])
+    p.add_argument("--out", default=None, help="file to write (default: standard output)")
+    p.add_argument("--tracker-db", default=None,
+                   help="tracker store URL (default: MADOGUCHI_TRACKER_DB_URL or var/tracker.sqlite3)")
+    p.set_defaults(fn=_report)
     return parser
+
+
+def _report(args) -> int:
+    from bot import report
+
+    try:
+        since = report.parse_since(args.since) if args.since else None
+    except ValueError:
+        print(f"--since は YYYY-MM-DD の形式で指定してください: {args.since}", file=sys.stderr)
+        return 2
+    try:
+        built = report.build(args.tracker_db, args.db, since=since, channel=args.channel)
+    except report.NoTrackerStore as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    output = report.RENDERERS[args.format](built)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(output, encoding="utf-8")
+        print(f"レポートを書き出しました: {Path(args.out).resolve()}")
+    else:
+        sys.stdout.write(output)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,9 +8,20 @@ ACTION_PORT="${ACTION_PORT:-5055}"
 WEB_PORT="${WEB_PORT:-8080}"
 read -r -a CORS <<< "${MADOGUCHI_CORS:-http://localhost:${WEB_PORT} http://127.0.0.1:${WEB_PORT}}"
 mkdir -p var
+# Conversations are stored masked (bot/privacy/tracker_store.py): a SQLite file by default, or the
+# SQLAlchemy URL in MADOGUCHI_TRACKER_DB_URL (left as ${VAR} here: Rasa expands it, no secret on disk).
+if [ -n "${MADOGUCHI_TRACKER_DB_URL:-}" ]; then
+  TRACKER_URL='${MADOGUCHI_TRACKER_DB_URL}'
+else
+  TRACKER_URL="sqlite:///$(pwd)/var/tracker.sqlite3"
+fi
 cat > var/endpoints.yml <<YAML
 action_endpoint:
   url: "http://localhost:${ACTION_PORT}/webhook"
+tracker_store:
+  type: bot.privacy.tracker_store.MaskingTrackerStore
+  inner_store: sql
+  url: "${TRACKER_URL}"
 YAML
 .venv/bin/madoguchi channels credentials --out var/credentials.yml
 .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" &

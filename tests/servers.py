@@ -50,6 +50,11 @@ class RasaStack:
         return f"http://127.0.0.1:{self.rasa_port}"
 
     @property
+    def tracker_db(self) -> Path:
+        """The SQLite tracker store (masked conversations, Rasa's ``events`` table), as in `make run`."""
+        return self.workdir / "tracker.sqlite3"
+
+    @property
     def webhook(self) -> str:
         return f"{self.url}/webhooks/rest/webhook"
 
@@ -73,7 +78,11 @@ class RasaStack:
         from bot.channels.credentials import write
 
         endpoints = self.workdir / "endpoints.yml"
-        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n')
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            "tracker_store:\n  type: bot.privacy.tracker_store.MaskingTrackerStore\n  inner_store: sql\n"
+            f'  url: "sqlite:///{self.tracker_db}"\n'
+        )
         if credentials is None:
             credentials = self.workdir / "credentials.yml"
             write(credentials, self._env())

@@ -13,6 +13,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswer, ActionDefaultFallback
+from bot.dialogue.feedback import BUTTONS as FEEDBACK_BUTTONS
 from bot.kb import db, loader
 from bot.kb.db import REPO_ROOT
 from bot.nlp.normalize import normalize
@@ -131,10 +132,10 @@ def test_presentation_answer_sets_context_and_a_follow_up_uses_it(kb_env):
     messages, events = run(ActionAnswer(), tracker)
     text = only_text(messages)
     assert "業務量調査" in text and "（出典：" in text
-    assert messages[0]["buttons"] == []
+    assert messages[0]["buttons"] == list(FEEDBACK_BUTTONS)  # a factual answer offers 👍/👎
     assert_polite(text)
     slots = slots_set(events)
-    assert set(slots) == set(CONTEXT_SLOTS)
+    assert set(slots) == set(CONTEXT_SLOTS) | {"answer_source", "failed_turns", "feedback_id"}
     assert slots["subject_type"] == "presentation"
     assert slots["assembly_number"] == "7"
     assert slots["presentation_id"] is not None and re.fullmatch(r"\d+-\d+", slots["presentation_id"])
@@ -211,7 +212,7 @@ def test_ambiguous_municipality_sends_buttons_whose_payloads_resolve(kb_env, gaz
     for button in buttons:
         chosen = parsed_tracker(gazetteer, button["payload"], "ask_municipality", slots=next_slots(tracker.slots, events))
         answer_messages, answer_events = run(ActionAnswer(), chosen)
-        assert answer_messages[0]["buttons"] == []
+        assert answer_messages[0]["buttons"] == list(FEEDBACK_BUTTONS)
         codes[button["title"]] = slots_set(answer_events)["municipality_code"]
         assert codes[button["title"]] in only_text(answer_messages)
     assert codes == {"東京都府中市": "132063", "広島県府中市": "342084"}
@@ -288,7 +289,7 @@ def test_fallback_is_polite_and_suggests_questions(kb_env):
     assert "申し訳ありません" in text
     assert "総会" in text and "団体コード" in text  # says what can be asked
     assert_polite(text)
-    assert events == []
+    assert events == [{"event": "slot", "name": "failed_turns", "timestamp": None, "value": "1"}]  # 1st failed turn
 
 
 def test_fallback_without_words_uses_the_empty_message_response(kb_env):

@@ -24,7 +24,7 @@ def test_anything_else_gets_a_new_random_id(data):
 
 
 def test_the_web_chat_channel_is_this_one_and_keeps_rasas_name():
-    entry = credentials({})["bot.channels.socketio.SocketIOInput"]
+    entry = credentials({})["bot.channels.resilient.SocketIOInput"]
     assert entry["session_persistence"] is True and entry["bot_message_evt"] == "bot_uttered"
     assert "socketio" not in credentials({})
     assert SocketIOInput.name() == "socketio"

@@ -155,7 +155,7 @@ def _drive(b: Chromium, stack: RasaStack, page_url: str, out_dir) -> None:
     b.wait_for("__mg.messages().some(m => m.who === 'bot' && m.text.includes('132063'))", timeout=60, what="132063")
     assert b.evaluate("__mg.messages().filter(m => m.who === 'user').map(m => m.text)") == [
         "第7回総会の会場は？", "府中市の団体コードは？", "東京都府中市"]
-    assert b.evaluate("__mg.quick()") == []
+    assert b.evaluate("__mg.quick()") == ["👍 役に立った", "👎 違っていた"]  # feedback on the factual answer
     assert b.evaluate("__mg.active()") == "mg-input"
 
     # 3. User text with markup is shown literally and never runs.

@@ -25,9 +25,10 @@ class Channel:
 
 
 CHANNELS = (
-    Channel("rest", "REST"),
+    # REST and the web chat answer with an apology when a turn produced nothing (action server down).
+    Channel("bot.channels.resilient.RestInput", "REST"),
     Channel(
-        "bot.channels.socketio.SocketIOInput",  # Rasa's socketio channel with working session persistence
+        "bot.channels.resilient.SocketIOInput",  # Rasa's socketio channel with working session persistence
         "Web chat (socket.io)",
         static=(("user_message_evt", "user_uttered"), ("bot_message_evt", "bot_uttered"), ("session_persistence", True)),
     ),

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from bot.dialogue.query import Context
 
 
+# What a user gets when an answer could not be made (database or action server unavailable).
+APOLOGY = "申し訳ありません。ただいま回答を用意できませんでした。しばらくしてからもう一度お試しください。"
+
+
 @dataclass(frozen=True)
 class Reply:
     text: str

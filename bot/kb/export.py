@@ -21,7 +21,8 @@ def export_json(session: Session) -> str:
     data = {
         "society": [
             {"名称": s.name, "目的": s.purpose, "役割": s.role, "事務局": s.secretariat, "事務局部署": s.secretariat_department,
-             "事務局団体コード": s.secretariat_lg_code, "出典": s.source}
+             "事務局団体コード": s.secretariat_lg_code, "出典": s.source,
+             **{k: v for k, v in (("連絡先電話番号", s.phone), ("受付時間", s.hours), ("URL", s.url)) if v}}
             for s in society
         ],
         "organizations": [

@@ -38,7 +38,7 @@ def _clean(text) -> str:
     return _CJK_SPACE_RE.sub("", " ".join(str(text).split()))
 
 
-SOCIETY_KEYS = set(SOCIETY_REQUIRED) | {"役割", "事務局団体コード"}
+SOCIETY_KEYS = set(SOCIETY_REQUIRED) | {"役割", "事務局団体コード", "連絡先電話番号", "受付時間", "URL"}
 ASSEMBLY_KEYS = set(ASSEMBLY_REQUIRED) | {
     "イベント名_カナ", "終了日", "開始時間", "終了時間", "説明", "住所", "会場団体コード", "主催者", "URL",
     "参加団体数", "参加者数", "規模", "感想", "今後の運営",
@@ -52,6 +52,7 @@ COLUMN_LABELS = {
     "name": "名称", "kind": "種別", "alias": "別名", "pref_name": "都道府県名", "name_kana": "カナ",
     "pref_kana": "都道府県名カナ", "secretariat": "事務局", "secretariat_department": "事務局部署",
     "source": "出典", "venue": "場所名称", "address": "住所", "organizer": "主催者", "url": "URL",
+    "phone": "連絡先電話番号", "hours": "受付時間",
     "scale_note": "規模", "title": "題目", "speaker": "発表者", "speaker_title": "発表者役職",
     "topic": "話題", "role": "役割", "kinds": "種類",
 }
@@ -197,6 +198,9 @@ class _Reader:
             secretariat=str(data["事務局"]),
             secretariat_lg_code=code or None,
             secretariat_department=str(data["事務局部署"]),
+            phone=str(data.get("連絡先電話番号") or ""),  # optional: the report gives none
+            hours=str(data.get("受付時間") or ""),
+            url=str(data.get("URL") or ""),
             source=str(data["出典"]),
         )
         self._fits(path, None, "", society)
@@ -553,6 +557,16 @@ def _load_files(paths: list[Path], url: str | None, dry_run: bool, counts: dict[
             raise _DryRun()
 
 
+def _replace(session: Session, key_column, key, new) -> None:
+    """Upsert by natural key: the row with ``key`` (and its children) is replaced by ``new``."""
+    existing = session.scalars(select(key_column.class_).where(key_column == key)).first()
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+    session.add(new)
+    session.flush()
+
+
 def _load_one(session: Session, reader: _Reader, path: Path, kind: str, read_events, upsert_events) -> int:
     before = len(reader.problems)
     if kind == "master":
@@ -580,12 +594,7 @@ def _load_one(session: Session, reader: _Reader, path: Path, kind: str, read_eve
         society = reader.society(path)
         if society is None or len(reader.problems) > before:
             return 0
-        existing = session.scalars(select(m.Society).where(m.Society.name == society.name)).first()
-        if existing is not None:
-            session.delete(existing)
-            session.flush()
-        session.add(society)
-        session.flush()
+        _replace(session, m.Society.name, society.name, society)
         return 1
     if kind == "events":
         return upsert_events(session, read_events(path), source=f"イベント一覧 {path.name}")
@@ -593,19 +602,12 @@ def _load_one(session: Session, reader: _Reader, path: Path, kind: str, read_eve
         assembly = reader.assembly(path)
         if assembly is None or len(reader.problems) > before:
             return 0
-        existing = session.scalars(select(m.Assembly).where(m.Assembly.number == assembly.number)).first()
-        if existing is not None:
-            session.delete(existing)
-            session.flush()
         for p in assembly.presentations:
             for presenter in p.presenters:
                 org = getattr(presenter, "_org", None)
-                if org is not None:
-                    session.add(org) if org.id is None else None
-                    session.flush()
+                if org is not None:  # organizations were written (flushed) before assemblies
                     presenter.organization_id = org.id
-        session.add(assembly)
-        session.flush()
+        _replace(session, m.Assembly.number, assembly.number, assembly)
         return 1
     if kind == "faq":
         from bot.kb.faq import read_faq, upsert_faq

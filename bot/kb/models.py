@@ -1,7 +1,7 @@
 """SQLAlchemy models of the knowledge base (see DESIGN.md, "Data model")."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy import Column
 
@@ -54,6 +54,10 @@ class Society(Base):
     secretariat = Column(String(100), nullable=False)
     secretariat_lg_code = Column(String(6), ForeignKey("local_government.code"), nullable=True)
     secretariat_department = Column(String(100), nullable=False)
+    # The secretariat's contact (optional keys 連絡先電話番号, 受付時間, URL; "" when not registered).
+    phone = Column(String(50), nullable=False, default="")
+    hours = Column(String(100), nullable=False, default="")
+    url = Column(String(500), nullable=False, default="")
     source = Column(String(200), nullable=False)
 
 
@@ -196,3 +200,25 @@ class FaqEntry(Base):
     checked_on = Column(Date, nullable=True)  # 最終確認日
     source = Column(String(200), nullable=False, default="")
     __table_args__ = (UniqueConstraint("lg_code", "question"),)
+
+
+# Operational data lives apart from the knowledge base: `kb build` drops and recreates Base's tables,
+# the staff's feedback must survive it. Same database (MADOGUCHI_DB_URL), separate metadata.
+FeedbackBase = declarative_base()
+
+
+class Feedback(FeedbackBase):
+    """A 👍/👎 on one factual answer; texts are stored masked (bot.privacy.masking)."""
+
+    __tablename__ = "answer_feedback"
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(50), nullable=False, default="")
+    question = Column(Text, nullable=False, default="")
+    answer = Column(Text, nullable=False, default="")
+    intent = Column(String(100), nullable=False, default="")
+    confidence = Column(Float, nullable=True)
+    source = Column(String(500), nullable=False, default="")
+    rating = Column(String(4), nullable=False)  # "good" | "bad"
+    comment = Column(Text, nullable=False, default="")
+    created_at = Column(Float, nullable=False, index=True)  # UNIX time, like Rasa's events.timestamp

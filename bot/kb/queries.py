@@ -100,7 +100,10 @@ def society(session: Session) -> SocietyRecord | None:
     if row is None:
         return None
     lg = session.get(m.LocalGovernment, row.secretariat_lg_code) if row.secretariat_lg_code else None
-    return SocietyRecord(row.name, row.purpose, row.role, row.secretariat, row.secretariat_department, _lg(lg), row.source)
+    return SocietyRecord(
+        row.name, row.purpose, row.role, row.secretariat, row.secretariat_department, _lg(lg), row.source,
+        phone=row.phone or "", hours=row.hours or "", url=row.url or "",
+    )
 
 
 def local_governments_named(session: Session, name: str) -> list[LocalGovernmentRecord]:

@@ -27,6 +27,9 @@ class SocietyRecord:
     secretariat_department: str
     secretariat_lg: LocalGovernmentRecord | None
     source: str
+    phone: str = ""  # contact of the secretariat; "" when the data holds none
+    hours: str = ""
+    url: str = ""
 
 
 @dataclass(frozen=True)
