@@ -131,14 +131,19 @@ class ActionHandoff(Action):
         return [SlotSet("failed_turns", "0"), SlotSet("feedback_id", None)]
 
 
-async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, intro: str = "") -> None:
+def _contact_text(tracker: Tracker) -> str:
+    """The responsible contact for the conversation's subject, from the data."""
     try:
         with open_session() as session:
             found = handoff.choose(session, tracker.get_slot("subject_type"), tracker.get_slot("municipality_code"))
-        text = handoff.render(found)
+        return handoff.render(found)
     except Exception:
         logger.exception("hand-off contact look-up failed")
-        text = handoff.NO_CONTACT
+        return handoff.NO_CONTACT
+
+
+async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, intro: str = "") -> None:
+    text = _contact_text(tracker)
     if staff_slack.configured():
         posted = await staff_slack.post_transcript(
             handoff.transcript(tracker.events, tracker.sender_id, tracker.get_latest_input_channel())
@@ -165,14 +170,7 @@ def _failed_turn(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dic
     count = _failed_count(tracker) + 1
     if count < handoff.FAILED_TURNS_FOR_HANDOFF:
         return [SlotSet("failed_turns", str(count))]
-    try:
-        with open_session() as session:
-            found = handoff.choose(session, tracker.get_slot("subject_type"), tracker.get_slot("municipality_code"))
-        text = handoff.render(found)
-    except Exception:
-        logger.exception("hand-off contact look-up failed")
-        text = handoff.NO_CONTACT
-    dispatcher.utter_message(text=f"{handoff.OFFER_AFTER_FAILURES}\n{text}")
+    dispatcher.utter_message(text=f"{handoff.OFFER_AFTER_FAILURES}\n{_contact_text(tracker)}")
     return [SlotSet("failed_turns", "0")]
 
 
