@@ -49,12 +49,18 @@ def read_text(path: Path) -> str:
     if size > MAX_FILE_BYTES:
         raise LoadError([Problem(str(path), None, None, f"ファイルが大きすぎます（{size:,} バイト、上限 {MAX_FILE_BYTES:,} バイト）")])
     raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise LoadError([Problem(str(path), None, None, "文字コードが UTF-16 です。UTF-8 または Shift_JIS(CP932) で保存し直してください")])
     if b"\x00" in raw:
         raise LoadError([Problem(str(path), None, None, "テキストファイルではありません（NUL 文字を含みます）")])
     for encoding in ENCODINGS:
         try:
             return raw.decode(encoding)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
+            if encoding == "utf-8-sig" and exc.end == len(raw) and exc.reason == "unexpected end of data":
+                lines = raw[: exc.start].count(b"\n") + 1
+                raise LoadError([Problem(str(path), lines, None, "ファイルが途中で切れています（最後の文字が UTF-8 として途中で終わっています）。"
+                                         "元のファイルから保存し直してください")]) from None
             continue
     raise LoadError([Problem(str(path), None, None, "文字コードを判別できません（UTF-8 または Shift_JIS(CP932) で保存してください）")])
 
