@@ -191,3 +191,38 @@ def test_server_logs_hold_no_personal_data(stack):
     for name in ("rasa.log", "actions.log"):
         text = (stack.workdir / name).read_text(encoding="utf-8", errors="replace")
         assert not [r for r in RAW if r in text], name
+
+
+def test_web_chat_socketio_conversation_is_stored_masked(stack):
+    """The web widget's channel (socket.io): a real socket.io client, the real server, the stored file.
+
+    The synchronous client over long-polling: python-engineio's asyncio client needs a newer aiohttp
+    than Rasa 3.6 allows.
+    """
+    import threading
+
+    import socketio
+
+    session_id = f"mask-sio-{uuid.uuid4().hex[:8]}"
+    replies: list[dict] = []
+    answered = threading.Event()
+    client = socketio.Client(reconnection=False)
+
+    @client.on("bot_uttered")
+    def on_bot(data):  # noqa: ANN001
+        replies.append(data)
+        answered.set()
+
+    client.connect(stack.url, socketio_path="/socket.io", transports=["polling"])
+    try:
+        client.emit("session_request", {"session_id": session_id})
+        client.sleep(0.5)
+        client.emit("user_uttered", {"message": PII_MESSAGE, "session_id": session_id})
+        assert answered.wait(timeout=120), "no reply over socket.io"
+    finally:
+        client.disconnect()
+    assert replies and replies[0].get("text")
+    users = [d for t, d in stored_events(stack, session_id) if t == "user"]
+    assert users and users[-1]["text"] == mask(PII_MESSAGE)
+    raw_file = stack.tracker_db.read_bytes()
+    assert not [value for value in RAW if value.encode() in raw_file]
