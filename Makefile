@@ -13,6 +13,8 @@ ACTION_PORT ?= 5055
 KB_FILES := $(shell find data/kb -type f 2>/dev/null)
 NLU_FILES := $(shell find data/nlu -type f -name '*.yml' -not -path '*/generated/*' 2>/dev/null)
 export MADOGUCHI_DB_URL ?=
+# No telemetry or error reports to Rasa's servers (the network is closed here, and they are not ours to send).
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help install kb train run test eval nlu-cv vendor-web cluster load lint clean
 

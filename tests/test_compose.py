@@ -97,7 +97,7 @@ def test_the_rasa_endpoints_use_postgresql_tracker_and_redis_lock_stores():
     endpoints = yaml.safe_load((REPO / "deploy" / "endpoints.yml").read_text(encoding="utf-8"))
     tracker = endpoints["tracker_store"]
     assert tracker["type"] == "bot.privacy.tracker_store.MaskingTrackerStore" and "store_type" not in tracker
-    assert tracker["inner_store"] == "sql" and tracker["dialect"] == "postgresql" and tracker["host"] == "postgres"
+    assert tracker["inner_store"] == "sql" and tracker["dialect"] == "postgresql" and tracker["url"] == "postgres"
     assert endpoints["lock_store"]["type"] == "redis" and endpoints["lock_store"]["url"] == "redis"
     assert str(endpoints["lock_store"]["key_prefix"]).isalnum()  # Rasa ignores a non-alphanumeric prefix
     assert endpoints["action_endpoint"]["url"] == "http://actions:5055/webhook"

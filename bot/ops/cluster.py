@@ -167,7 +167,7 @@ class Cluster:
     def endpoints(self) -> dict:
         tracker = self.tracker_store or {  # personal data masked before it is stored (bot.privacy)
             "type": "bot.privacy.tracker_store.MaskingTrackerStore", "inner_store": "sql",
-            "dialect": "postgresql", "host": self.pg_host, "port": self.pg_port,
+            "dialect": "postgresql", "url": self.pg_host, "port": self.pg_port,  # Rasa passes url on as host
             "db": self.database, "username": self.pg_user,
         }
         return {
