@@ -90,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.fixed_text:
         fixed = []
-        sender = f"eval-fixed-{uuid.uuid4().hex[:8]}"
-        for _ in range(max(len(latencies), 20)):
-            fixed.append(ask(args.url, sender, args.fixed_text)[1])
+        run = uuid.uuid4().hex[:8]
+        for i in range(max(len(latencies), 20)):  # a new conversation each time, like the QA cases
+            fixed.append(ask(args.url, f"eval-fixed-{run}-{i}", args.fixed_text)[1])
         p95, fixed95 = percentile(latencies, 95), percentile(fixed, 95)
         print(
             f"fixed response (n={len(fixed)}): p50 {percentile(fixed, 50) * 1000:.1f} ms  p95 {fixed95 * 1000:.1f} ms"

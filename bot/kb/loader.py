@@ -455,6 +455,7 @@ def write_kb(kb: KBData, engine: Engine) -> None:
         session.flush()
         session.add_all(kb.faq_entries)  # tables were just recreated: plain inserts, in file order
         session.flush()
+        _new_version(session)
         session.close()
 
 
@@ -552,9 +553,23 @@ def _load_files(paths: list[Path], url: str | None, dry_run: bool, counts: dict[
         if problems:
             raise LoadError(problems)
         session.flush()
+        _new_version(session)
         session.close()
         if dry_run:
             raise _DryRun()
+
+
+def _new_version(session: Session) -> None:
+    """Mark the content as changed (bot.kb.queries caches per version)."""
+    import uuid
+
+    m.KBVersion.__table__.create(bind=session.connection(), checkfirst=True)
+    row = session.get(m.KBVersion, 1)
+    if row is None:
+        session.add(m.KBVersion(id=1, version=uuid.uuid4().hex))
+    else:
+        row.version = uuid.uuid4().hex
+    session.flush()
 
 
 def _replace(session: Session, key_column, key, new) -> None:

@@ -222,3 +222,14 @@ class Feedback(FeedbackBase):
     rating = Column(String(4), nullable=False)  # "good" | "bad"
     comment = Column(Text, nullable=False, default="")
     created_at = Column(Float, nullable=False, index=True)  # UNIX time, like Rasa's events.timestamp
+
+
+MetaBase = declarative_base()  # bookkeeping, not knowledge: outside Base, so rebuilds and content checks ignore it
+
+
+class KBVersion(MetaBase):
+    """Changes with every write of the knowledge base: readers cache snapshots per version."""
+
+    __tablename__ = "kb_version"
+    id = Column(Integer, primary_key=True)
+    version = Column(String(36), nullable=False)

@@ -76,23 +76,44 @@ def _assembly(session: Session, a: m.Assembly) -> AssemblyRecord:
     )
 
 
-def assembly_numbers(session: Session) -> list[int]:
-    return list(session.scalars(select(m.Assembly.number).order_by(m.Assembly.number)))
+# Assembly records are immutable snapshots: cached per database and knowledge-base version (one small
+# query per question instead of loading every assembly with its presentations each time).
+_SNAPSHOTS: dict[str, tuple[str, tuple[AssemblyRecord, ...]]] = {}
 
 
-def assembly(session: Session, number: int) -> AssemblyRecord | None:
-    row = session.scalars(select(m.Assembly).where(m.Assembly.number == number).options(*_ASSEMBLY_LOAD)).first()
-    return _assembly(session, row) if row else None
-
-
-def latest_assembly(session: Session) -> AssemblyRecord | None:
-    row = session.scalars(select(m.Assembly).order_by(m.Assembly.start_date.desc(), m.Assembly.number.desc()).options(*_ASSEMBLY_LOAD)).first()
-    return _assembly(session, row) if row else None
+def _kb_version(session: Session) -> str | None:
+    try:
+        return session.scalar(select(m.KBVersion.version).where(m.KBVersion.id == 1))
+    except Exception:  # a database built before kb_version existed: no caching
+        session.rollback()
+        return None
 
 
 def all_assemblies(session: Session) -> list[AssemblyRecord]:
+    """Every assembly, by number."""
+    key = str(session.get_bind().url)
+    version = _kb_version(session)
+    cached = _SNAPSHOTS.get(key)
+    if version is not None and cached is not None and cached[0] == version:
+        return list(cached[1])
     rows = session.scalars(select(m.Assembly).order_by(m.Assembly.number).options(*_ASSEMBLY_LOAD)).all()
-    return [_assembly(session, a) for a in rows]
+    records = tuple(_assembly(session, a) for a in rows)
+    if version is not None:
+        _SNAPSHOTS[key] = (version, records)
+    return list(records)
+
+
+def assembly_numbers(session: Session) -> list[int]:
+    return [a.number for a in all_assemblies(session)]
+
+
+def assembly(session: Session, number: int) -> AssemblyRecord | None:
+    return next((a for a in all_assemblies(session) if a.number == number), None)
+
+
+def latest_assembly(session: Session) -> AssemblyRecord | None:
+    assemblies = all_assemblies(session)
+    return max(assemblies, key=lambda a: (a.start_date, a.number)) if assemblies else None
 
 
 def society(session: Session) -> SocietyRecord | None:
