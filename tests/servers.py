@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -134,3 +135,18 @@ class RasaStack:
         for log in self.logs:
             log.close()
         self.procs.clear()
+
+
+@contextmanager
+def running_stack(workdir: Path, extra_env: dict | None = None):
+    """A knowledge base freshly built from data/kb (SQLite in ``workdir``) and the real servers on it."""
+    from bot.kb.loader import load
+
+    db_url = f"sqlite:///{workdir / 'kb.sqlite3'}"
+    load(url=db_url)
+    servers = RasaStack(workdir, db_url, extra_env=dict(extra_env or {}))
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.stop()

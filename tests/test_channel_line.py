@@ -32,8 +32,7 @@ from bot.channels.line import (
     signature_is_valid,
     utf16_len,
 )
-from bot.kb.loader import load
-from servers import REPO, RasaStack, post_json
+from servers import REPO, RasaStack, post_json, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -112,20 +111,13 @@ def fake_line():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, fake_line):
-    workdir = tmp_path_factory.mktemp("line")
-    db_url = f"sqlite:///{workdir / 'kb.sqlite3'}"
-    load(url=db_url)
     env = {
         "LINE_CHANNEL_SECRET": CHANNEL_SECRET,
         "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
         "LINE_API_BASE": fake_line.url,
     }
-    servers = RasaStack(workdir, db_url, extra_env=env)
-    try:
-        servers.start()
+    with running_stack(tmp_path_factory.mktemp("line"), env) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 # --- webhook bodies as LINE sends them ------------------------------------------------------------------

@@ -23,8 +23,7 @@ from rasa.shared.exceptions import InvalidConfigException
 
 from bot.channels.credentials import credentials
 from bot.channels.slack import DEFAULT_API_BASE, SlackInput
-from bot.kb.loader import load
-from servers import RasaStack, post_json
+from servers import post_json, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -110,9 +109,6 @@ def fake_slack():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, fake_slack):
-    workdir = tmp_path_factory.mktemp("slack")
-    db_url = f"sqlite:///{workdir / 'kb.sqlite3'}"
-    load(url=db_url)
     env = {
         "SLACK_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
@@ -120,12 +116,8 @@ def stack(tmp_path_factory, fake_slack):
         "LINE_CHANNEL_SECRET": "",  # only Slack is under test here
         "LINE_CHANNEL_ACCESS_TOKEN": "",
     }
-    servers = RasaStack(workdir, db_url, extra_env=env)
-    try:
-        servers.start()
+    with running_stack(tmp_path_factory.mktemp("slack"), env) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 # -- signed requests ----------------------------------------------------------------------------------

@@ -6,9 +6,8 @@ import uuid
 
 import pytest
 
-from bot.kb.loader import load
 from bot.qa import check, load_cases
-from servers import REPO, RasaStack, post_json
+from servers import REPO, post_json, running_stack
 
 PUBLIC_QA = REPO.parent / "shared" / "eval" / "public_qa.yml"
 CASES = load_cases(PUBLIC_QA)
@@ -19,15 +18,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("e2e")
-    db_url = f"sqlite:///{workdir / 'kb.sqlite3'}"
-    load(url=db_url)
-    servers = RasaStack(workdir, db_url)
-    try:
-        servers.start()
+    with running_stack(tmp_path_factory.mktemp("e2e")) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[str(c.get("id")) for c in CASES])

@@ -9,7 +9,7 @@ import pytest
 from bot.dialogue import feedback as fb
 from bot.kb import feedback as kb_feedback
 from bot.kb.loader import load
-from servers import RasaStack
+from servers import running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -78,15 +78,8 @@ def test_feedback_survives_a_knowledge_base_rebuild(tmp_path):
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("feedback")
-    db_url = f"sqlite:///{workdir / 'kb.sqlite3'}"
-    load(url=db_url)
-    servers = RasaStack(workdir, db_url)
-    try:
-        servers.start()
+    with running_stack(tmp_path_factory.mktemp("feedback")) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 def _buttons(messages: list[dict]) -> list[dict]:

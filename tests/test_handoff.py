@@ -17,7 +17,7 @@ from bot.dialogue import handoff
 from bot.kb import contacts
 from bot.kb.db import open_session
 from bot.kb.loader import load
-from servers import RasaStack
+from servers import running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -134,17 +134,10 @@ def slack_api():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, slack_api):
-    workdir = tmp_path_factory.mktemp("handoff")
-    db_url = f"sqlite:///{workdir / 'kb.sqlite3'}"
-    load(url=db_url)
     env = {"MADOGUCHI_HANDOFF_SLACK_TOKEN": SLACK_TOKEN, "MADOGUCHI_HANDOFF_SLACK_CHANNEL": SLACK_CHANNEL,
            "SLACK_API_BASE": slack_api.base}
-    servers = RasaStack(workdir, db_url, extra_env=env)
-    try:
-        servers.start()
+    with running_stack(tmp_path_factory.mktemp("handoff"), env) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 @pytest.mark.parametrize("request_text", ["職員と話したい", "電話で問い合わせたい"])

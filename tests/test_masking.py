@@ -13,11 +13,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.kb.loader import load
 from bot.privacy import logging as privacy_logging
 from bot.privacy.masking import EMAIL, MY_NUMBER, PHONE, fold, mask, mask_data
 from bot.privacy.tracker_store import MaskingTrackerStore
-from servers import REPO, RasaStack
+from servers import REPO, RasaStack, running_stack
 
 RAW = ("03-1234-5678", "090-1234-5678", "taro.yamada@example.jp", "1234 5678 9012")
 PII_MESSAGE = "総会の会場はどこですか。連絡は03-1234-5678か090-1234-5678、taro.yamada@example.jpへ。番号は1234 5678 9012です"
@@ -143,15 +142,8 @@ def test_the_endpoints_file_written_by_run_sh_and_the_tests_creates_the_masking_
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("masking")
-    db_url = f"sqlite:///{workdir / 'kb.sqlite3'}"
-    load(url=db_url)
-    servers = RasaStack(workdir, db_url)
-    try:
-        servers.start()
+    with running_stack(tmp_path_factory.mktemp("masking")) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 def stored_events(stack: RasaStack, sender: str) -> list[tuple[str, dict]]:

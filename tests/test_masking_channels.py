@@ -11,9 +11,8 @@ import pytest
 
 import test_channel_line as line
 import test_channel_slack as slack
-from bot.kb.loader import load
 from bot.privacy.masking import mask
-from servers import RasaStack
+from servers import RasaStack, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -35,20 +34,13 @@ def fakes():
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, fakes):
     fake_line, fake_slack = fakes
-    workdir = tmp_path_factory.mktemp("masking_channels")
-    db_url = f"sqlite:///{workdir / 'kb.sqlite3'}"
-    load(url=db_url)
     env = {
         "LINE_CHANNEL_SECRET": line.CHANNEL_SECRET, "LINE_CHANNEL_ACCESS_TOKEN": line.ACCESS_TOKEN,
         "LINE_API_BASE": fake_line.url,
         "SLACK_TOKEN": slack.TOKEN, "SLACK_SIGNING_SECRET": slack.SECRET, "SLACK_API_BASE": fake_slack.api_base,
     }
-    servers = RasaStack(workdir, db_url, extra_env=env)
-    try:
-        servers.start()
+    with running_stack(tmp_path_factory.mktemp("masking_channels"), env) as servers:
         yield servers
-    finally:
-        servers.stop()
 
 
 def user_texts(stack: RasaStack, channel: str) -> list[str]:
