@@ -52,14 +52,20 @@ def query_from(tracker: Tracker) -> Query:
     )
 
 
-def context_events(context: Context) -> List[Dict[Text, Any]]:
-    return [
+def context_events(context: Context, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """SlotSet events for the context slots whose value changes (every event is stored per turn)."""
+    return only_changes(tracker, [
         SlotSet("subject_type", context.subject_type),
         SlotSet("assembly_number", None if context.assembly_number is None else str(context.assembly_number)),
         SlotSet("presentation_id", context.presentation_id),
         SlotSet("municipality_code", context.municipality_code),
         SlotSet("pending", context.pending),
-    ]
+    ])
+
+
+def only_changes(tracker: Tracker, events: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    """Drops SlotSet events that set a slot to the value it already has."""
+    return [e for e in events if e.get("event") != "slot" or tracker.get_slot(e["name"]) != e.get("value")]
 
 
 class ActionAnswer(Action):
@@ -82,11 +88,12 @@ class ActionAnswer(Action):
             return _store_comment(dispatcher, tracker)
         if reply.answered:  # a factual answer: offer 👍/👎 (unless it asks the user to choose)
             dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons or fb.BUTTONS))
-            events += [SlotSet("answer_source", reply.source or "知識ベース"), SlotSet("failed_turns", "0")]
+            # answer_source is set on every factual answer, changed or not: the usage report counts it.
+            events += [SlotSet("answer_source", reply.source or "知識ベース")] + only_changes(tracker, [SlotSet("failed_turns", "0")])
         else:
             dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons) or None)
             events += _failed_turn(dispatcher, tracker) if not reply.answered else [SlotSet("failed_turns", "0")]
-        return context_events(reply.context) + events + [SlotSet("feedback_id", None)]
+        return context_events(reply.context, tracker) + events + only_changes(tracker, [SlotSet("feedback_id", None)])
 
 
 class ActionFeedback(Action):
@@ -219,7 +226,7 @@ class ActionOutOfScope(Action):
                 reply = None
             if reply is not None:
                 dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons) or None)
-                return context_events(reply.context)
+                return context_events(reply.context, tracker)
         reply = _open_answer(tracker)
         if reply is not None:
             dispatcher.utter_message(text=reply.text)

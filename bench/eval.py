@@ -6,7 +6,9 @@ Case format (see ../shared/eval/public_qa.yml): ``turns`` are sent in order with
 reply to the last turn must contain, for every ``expect`` group, one of its strings, and none of
 the ``forbid`` strings. Prints per-case failures, accuracy, and p50/p95 latency per message.
 With ``--fixed-text`` the same server is also timed answering a fixed response (a rule with an
-``utter_`` reply, no action server) for comparison.
+``utter_`` reply, no action server) for comparison, one after each case, so that both see the same
+machine load. Accuracy comes from the first pass; the set is asked again (each case in a new
+conversation) until ``--min-messages`` are timed, after ``--warmup`` untimed cases.
 """
 from __future__ import annotations
 
@@ -65,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("qa_file", type=Path)
     parser.add_argument("--url", default="http://localhost:5005")
-    parser.add_argument("--repeat", type=int, default=1, help="ask the whole set this many times (latency)")
-    parser.add_argument("--fixed-text", default=None, help="also time this message, answered by a fixed response")
+    parser.add_argument("--repeat", type=int, default=1, help="ask the whole set at least this many times")
+    parser.add_argument("--min-messages", type=int, default=100,
+                        help="repeat the set until at least this many messages are timed (a p95 needs them)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed cases first (model and caches warm up)")
+    parser.add_argument("--fixed-text", default=None,
+                        help="also time this message, answered by a fixed response, interleaved with the cases")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -74,10 +80,24 @@ def main(argv: list[str] | None = None) -> int:
         cases = load_cases(args.qa_file)
     except (OSError, ValueError) as exc:
         parser.error(str(exc))
+    for case in cases[: max(0, args.warmup)]:
+        run_case(args.url, case, [])
     latencies: list[float] = []
+    fixed: list[float] = []
     results: list[Result] = []
-    for _ in range(args.repeat):
-        results = [run_case(args.url, case, latencies) for case in cases]
+    run = uuid.uuid4().hex[:8]
+    passes = 0
+    while passes < max(1, args.repeat) or len(latencies) < args.min_messages:
+        passes += 1
+        this_pass = []
+        for case in cases:
+            this_pass.append(run_case(args.url, case, latencies))
+            if args.fixed_text:  # interleaved, so both see the same machine load; a new conversation each
+                fixed.append(ask(args.url, f"eval-fixed-{run}-{len(fixed)}", args.fixed_text)[1])
+        results = results or this_pass  # accuracy from the first pass
+        changed = [a.case_id for a, b in zip(results, this_pass) if a.passed != b.passed]
+        if changed:
+            print(f"pass {passes}: different outcome for {', '.join(changed)}")
     failed = [r for r in results if not r.passed]
     if not args.quiet:
         for r in failed:
@@ -85,14 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     accuracy = (len(results) - len(failed)) / len(results)
     print(f"cases: {len(results)}  passed: {len(results) - len(failed)}  accuracy: {accuracy:.1%}")
     print(
-        f"latency per message (n={len(latencies)}): p50 {percentile(latencies, 50) * 1000:.1f} ms"
+        f"latency per message (n={len(latencies)}, {passes} pass(es)): p50 {percentile(latencies, 50) * 1000:.1f} ms"
         f"  p95 {percentile(latencies, 95) * 1000:.1f} ms"
     )
     if args.fixed_text:
-        fixed = []
-        run = uuid.uuid4().hex[:8]
-        for i in range(max(len(latencies), 20)):  # a new conversation each time, like the QA cases
-            fixed.append(ask(args.url, f"eval-fixed-{run}-{i}", args.fixed_text)[1])
         p95, fixed95 = percentile(latencies, 95), percentile(fixed, 95)
         print(
             f"fixed response (n={len(fixed)}): p50 {percentile(fixed, 50) * 1000:.1f} ms  p95 {fixed95 * 1000:.1f} ms"

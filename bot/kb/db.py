@@ -5,7 +5,8 @@ import os
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.kb.models import Base
@@ -30,7 +31,12 @@ def get_engine(url: str | None = None) -> Engine:
     resolved = database_url(url)
     engine = _engines.get(resolved)
     if engine is None:
-        kwargs = {"future": True, "pool_pre_ping": True}
+        kwargs: dict = {"future": True, "pool_pre_ping": True}
+        url_obj = make_url(resolved)
+        if url_obj.get_backend_name() == "sqlite" and url_obj.database not in (None, "", ":memory:"):
+            # SQLAlchemy 2.0's default for SQLite files (1.4, which Rasa pins, opens a new connection
+            # for every session): the action server reuses its connections.
+            kwargs.update(poolclass=QueuePool, pool_pre_ping=False, connect_args={"check_same_thread": False})
         engine = create_engine(resolved, **kwargs)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)

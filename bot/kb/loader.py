@@ -570,6 +570,7 @@ def _new_version(session: Session) -> None:
     else:
         row.version = uuid.uuid4().hex
     session.flush()
+    session.info.pop("kb_version", None)  # queries in this session read the new version
 
 
 def _replace(session: Session, key_column, key, new) -> None:

@@ -1,6 +1,8 @@
 """Read-only queries used by the dialogue layer. Each returns records, never ORM objects."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -76,31 +78,44 @@ def _assembly(session: Session, a: m.Assembly) -> AssemblyRecord:
     )
 
 
-# Assembly records are immutable snapshots: cached per database and knowledge-base version (one small
-# query per question instead of loading every assembly with its presentations each time).
-_SNAPSHOTS: dict[str, tuple[str, tuple[AssemblyRecord, ...]]] = {}
+# Records are immutable snapshots: cached per database and knowledge-base version (one small query
+# per question, read once per session, instead of loading every assembly with its presentations).
+_SNAPSHOTS: dict[tuple[str, str], tuple[str, Any]] = {}
+_UNVERSIONED = object()
 
 
 def _kb_version(session: Session) -> str | None:
+    version = session.info.get("kb_version", _UNVERSIONED)
+    if version is not _UNVERSIONED:
+        return version
     try:
-        return session.scalar(select(m.KBVersion.version).where(m.KBVersion.id == 1))
+        version = session.scalar(select(m.KBVersion.version).where(m.KBVersion.id == 1))
     except Exception:  # a database built before kb_version existed: no caching
         session.rollback()
-        return None
+        version = None
+    session.info["kb_version"] = version
+    return version
+
+
+def _snapshot(session: Session, name: str, build: Callable[[], Any]) -> Any:
+    key = (str(session.get_bind().url), name)
+    version = _kb_version(session)
+    cached = _SNAPSHOTS.get(key)
+    if version is not None and cached is not None and cached[0] == version:
+        return cached[1]
+    value = build()
+    if version is not None:
+        _SNAPSHOTS[key] = (version, value)
+    return value
 
 
 def all_assemblies(session: Session) -> list[AssemblyRecord]:
     """Every assembly, by number."""
-    key = str(session.get_bind().url)
-    version = _kb_version(session)
-    cached = _SNAPSHOTS.get(key)
-    if version is not None and cached is not None and cached[0] == version:
-        return list(cached[1])
-    rows = session.scalars(select(m.Assembly).order_by(m.Assembly.number).options(*_ASSEMBLY_LOAD)).all()
-    records = tuple(_assembly(session, a) for a in rows)
-    if version is not None:
-        _SNAPSHOTS[key] = (version, records)
-    return list(records)
+    def build() -> tuple[AssemblyRecord, ...]:
+        rows = session.scalars(select(m.Assembly).order_by(m.Assembly.number).options(*_ASSEMBLY_LOAD)).all()
+        return tuple(_assembly(session, a) for a in rows)
+
+    return list(_snapshot(session, "assemblies", build))
 
 
 def assembly_numbers(session: Session) -> list[int]:
@@ -117,14 +132,17 @@ def latest_assembly(session: Session) -> AssemblyRecord | None:
 
 
 def society(session: Session) -> SocietyRecord | None:
-    row = session.scalars(select(m.Society).order_by(m.Society.id)).first()
-    if row is None:
-        return None
-    lg = session.get(m.LocalGovernment, row.secretariat_lg_code) if row.secretariat_lg_code else None
-    return SocietyRecord(
-        row.name, row.purpose, row.role, row.secretariat, row.secretariat_department, _lg(lg), row.source,
-        phone=row.phone or "", hours=row.hours or "", url=row.url or "",
-    )
+    def build() -> SocietyRecord | None:
+        row = session.scalars(select(m.Society).order_by(m.Society.id)).first()
+        if row is None:
+            return None
+        lg = session.get(m.LocalGovernment, row.secretariat_lg_code) if row.secretariat_lg_code else None
+        return SocietyRecord(
+            row.name, row.purpose, row.role, row.secretariat, row.secretariat_department, _lg(lg), row.source,
+            phone=row.phone or "", hours=row.hours or "", url=row.url or "",
+        )
+
+    return _snapshot(session, "society", build)
 
 
 def local_governments_named(session: Session, name: str) -> list[LocalGovernmentRecord]:

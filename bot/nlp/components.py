@@ -35,6 +35,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlp.entities import GAZETTEER_ENTITIES, extract, gazetteer_entries
 from bot.nlp.gazetteer import Gazetteer
 from bot.nlp.normalize import is_readable_question, normalize
+from bot import rasa_fixes
+
+rasa_fixes.install()  # every process that loads the model gets them (see bot/rasa_fixes.py)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
