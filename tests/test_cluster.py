@@ -116,3 +116,57 @@ def test_killing_one_replica_leaves_the_other_serving(cluster):
     assert "天空劇場" in ask(cluster, 1, "第7回総会の会場は？", sender())
     cluster.restart("rasa-1")
     assert "天空劇場" in ask(cluster, 0, "第7回総会の会場は？", sender())
+
+
+def test_killing_the_action_server_under_load_gives_apologies_not_hangs_and_answers_resume(cluster):
+    """Eight users keep asking (alternating replicas) while the action server is killed and restarted."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    question, answer = "第7回総会の会場は？", "天空劇場"
+    results: list[tuple[float, float, int | None, str]] = []  # (sent, received, status, reply)
+    lock, stop = threading.Lock(), threading.Event()
+
+    def user(n: int) -> None:
+        turn = 0
+        while not stop.is_set():
+            sent = time.monotonic()
+            try:
+                status, body = post_json(cluster.webhook(turn % 2), {"sender": f"load-{n}-{turn}", "message": question},
+                                         timeout=60)
+                reply = "\n".join(m.get("text", "") for m in json.loads(body)) if status == 200 else body[:200]
+            except OSError as exc:
+                status, reply = None, repr(exc)
+            with lock:
+                results.append((sent, time.monotonic(), status, reply))
+            turn += 1
+
+    def answered_since(t: float) -> int:
+        with lock:
+            return sum(1 for sent, _, status, reply in results if sent >= t and status == 200 and answer in reply)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for n in range(8):
+            pool.submit(user, n)
+        try:
+            while answered_since(0) < 16:  # under load
+                time.sleep(0.2)
+            cluster.stop_process("actions", sig=signal.SIGKILL)
+            killed = time.monotonic()
+            time.sleep(5)
+            outage_end = time.monotonic()
+            cluster.restart("actions")
+            back = time.monotonic()
+            deadline = back + 60
+            while answered_since(back) < 16 and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            stop.set()
+
+    failed = [r for r in results if r[2] != 200]
+    assert not failed, failed[:3]  # no transport errors, no 5xx: every user got a reply
+    during = [r for r in results if killed <= r[0] and r[1] <= outage_end]
+    assert during and all(reply == APOLOGY for *_, reply in during), during[:3]
+    assert max(received - sent for sent, received, *_ in during) < 15, "apologies must come within seconds"
+    after = [r for r in results if r[0] >= back]
+    assert after and all(answer in reply for *_, reply in after), after[:3]

@@ -290,6 +290,12 @@ def test_topic_ai_staff_trial_started_in_february(session):
     assert "2月7日" not in reply.text  # the assembly date is not the start of the trial
 
 
+def test_topic_wording_picks_the_fact_not_the_overview(session, gazetteer):
+    # 「AIスタッフ」 occurs all over the presentation; 「コストを抑える」 is what the question is about
+    reply = ask_parsed(session, gazetteer, "ask_presentation", "AIスタッフはどうやってコストを抑えているの")
+    assert_answer(reply, "標準化", source=presentation_source(2))
+
+
 def test_topic_only(session):
     reply = ask(session, "ask_presentation", "公共サービスイノベーションの話を聞かせてください", ("topic", "公共サービスイノベーション"))
     assert_answer(reply, "内閣府", source=presentation_source(4))
@@ -593,3 +599,24 @@ def test_politeness_check_catches_plain_endings():
     with pytest.raises(AssertionError):
         assert_polite("2月7日に開催した。")
     assert_polite("参加者からは「満足した。」との声がありました。\n(1) 題目（京都府）\n（出典：第7回総会報告）")
+
+
+# -- open questions (no intent fits) -------------------------------------------------------------
+@pytest.mark.parametrize("text, title", [
+    ("娘のマイナンバーカードの作り方を教えて", "マイナンバーカードの申請方法"),
+    ("粗大ごみの出し方を教えて", "粗大ごみ"),
+])
+def test_open_question_answered_from_the_faq_with_its_source(answer_db_url, text, title):
+    from bot.dialogue.open_question import open_answer
+
+    reply = open_answer(Query.build("out_of_scope", normalize(text), [], Context()), url=answer_db_url)
+    assert reply is not None and title in reply.text
+    assert_sourced(reply, "サンプルデータ")
+
+
+@pytest.mark.parametrize("text", ["カレーの作り方を教えて", "ハンバーグの作り方", "犬の登録はどうすればいい"])
+def test_open_question_about_something_the_data_never_mentions_is_not_answered(answer_db_url, text):
+    # one shared word (「作り方」) with an FAQ entry is not enough when the subject (カレー) is unknown
+    from bot.dialogue.open_question import open_answer
+
+    assert open_answer(Query.build("out_of_scope", normalize(text), [], Context()), url=answer_db_url) is None

@@ -83,6 +83,12 @@ def test_short_kana_names_and_embedded_romaji_do_not_match(gazetteer):
     assert extract(gazetteer, "primary school") == []
 
 
+def test_short_cues_inside_katakana_words_do_not_match(gazetteer):
+    # いつ folds to イツ, which is not a question inside スカイツリー; スミダク is still a name in katakana
+    assert extract(gazetteer, "東京スカイツリーの高さは") == []
+    assert [e["value"] for e in extract(gazetteer, "スミダクノハッピョウハ")] == ["墨田区"]
+
+
 def test_numbers_become_assembly_numbers_and_codes(gazetteer):
     values = [(e["entity"], e["value"]) for e in extract(gazetteer, "第7回総会と131211")]
     assert values == [("assembly_number", "7"), ("lg_code", "131211")]

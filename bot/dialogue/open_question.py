@@ -2,7 +2,10 @@
 
 Used when the classifier says out_of_scope or is unsure. Only a clear match is offered (BM25 score
 at least MIN_SCORE, calibrated on the sample FAQ: relevant hits score 9-20, unrelated ones ≤ 6);
-otherwise the guide says plainly that it cannot answer.
+otherwise the guide says plainly that it cannot answer. Each word of the question that the knowledge
+base has never seen raises the bar by UNKNOWN_WORD_PENALTY: 「カレーの作り方」 is about curry, not about
+the FAQ entry that mentions 「作り方」 (one shared word scores ~8), while 「娘のマイナンバーカードの
+作り方」 still matches its entry on two strong words.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from bot.dialogue.reply import Reply
 from bot.kb import search as kb_search
 
 MIN_SCORE = 8.0
+UNKNOWN_WORD_PENALTY = 6.0
 # 「もしかして」 suggestions per question intent: (button title, message sent when clicked).
 SUGGESTION_BUTTONS = {
     "ask_assembly": ("総会の日時・会場", "総会の概要を教えて"),
@@ -22,11 +26,12 @@ SUGGESTION_BUTTONS = {
 
 
 def open_answer(query: Query, lg_code: str | None = None, url: str | None = None) -> Reply | None:
+    index = kb_search.index_for(url)
     try:
-        hits = kb_search.search(query.text, lg_code, 1, url=url)
+        hits = index.search(query.text, lg_code, 1)
     except kb_search.InvalidLgCode:
-        hits = kb_search.search(query.text, None, 1, url=url)
-    if not hits or hits[0].score < MIN_SCORE:
+        hits = index.search(query.text, None, 1)
+    if not hits or hits[0].score < MIN_SCORE + UNKNOWN_WORD_PENALTY * len(index.unknown_terms(query.text)):
         return None
     hit = hits[0]
     lines = [f"お尋ねの内容に近い情報がありました。\n{hit.title}\n{hit.text}"]

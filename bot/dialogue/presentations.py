@@ -114,10 +114,14 @@ def has_answer(p: PresentationRecord, attribute: str | None) -> bool:
     return any(k in f.kinds for f in p.facts for k in kinds)
 
 
-def facts_for(p: PresentationRecord, attribute: str | None, question: str) -> list[str]:
-    """Facts answering ``attribute``; for a plain 'what about X' the fact the wording points at."""
+def facts_for(p: PresentationRecord, attribute: str | None, question: str, subjects: tuple[str, ...] = ()) -> list[str]:
+    """Facts answering ``attribute``; for a plain 'what about X' the fact the wording points at.
+
+    ``subjects`` are the names the question used to pick the presentation (「AIスタッフ」): they occur
+    all over its text, so only the rest of the wording (「コストを抑える」) says which fact is meant.
+    """
     kinds = FACT_KINDS.get(attribute or "")
-    ignore = _name_grams(p)
+    ignore = _name_grams(p).union(*(content_bigrams(s) for s in subjects))
     if kinds and attribute != "content":
         matching = [f.text for f in p.facts if any(k in f.kinds for k in kinds)]
         if len(matching) > 2:
@@ -141,7 +145,8 @@ def presentation_reply(query: Query, assembly: AssemblyRecord, p: PresentationRe
     if attribute == "other":
         others = [o for o in assembly.presentations if o.key != p.key]
         return Reply(render.other_presentations(assembly, others), context, source=assembly.source)
-    facts = facts_for(p, attribute, query.text) if attribute not in ("speaker", "reactions") else []
+    subjects = tuple(query.values("topic")) + tuple(query.values("organization")) + tuple(query.values("municipality"))
+    facts = facts_for(p, attribute, query.text, subjects) if attribute not in ("speaker", "reactions") else []
     if attribute in ASSEMBLY_LEVEL and not facts:
         text = render.presentation_at_assembly(p, assembly)
     else:

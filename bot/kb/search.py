@@ -57,7 +57,11 @@ BODY_WEIGHT = 1.0  # 回答, 担当部署, presentation summary / facts
 SUBWORD_WEIGHT = 0.5  # split-mode-A parts of a compound
 DROPPED_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "接頭辞", "代名詞"})
 # Very frequent, content-free verbs and nouns (normalized forms).
-STOP_TERMS = frozenset({"為る", "有る", "居る", "成る", "出来る", "下さる", "致す", "御座る", "頂く", "事", "物", "様", "等"})
+# Grammar and the wording of a request (「教えてください」「知りたい」) match every FAQ title alike.
+STOP_TERMS = frozenset({
+    "為る", "有る", "居る", "成る", "出来る", "下さる", "致す", "御座る", "頂く", "事", "物", "様", "等",
+    "教える", "知る", "分かる", "伺う", "願う", "尋ねる", "欲しい",
+})
 KIND_FAQ, KIND_PRESENTATION = "faq", "presentation"
 MAX_LIMIT = 100
 _CHUNK = MAX_CHARS - 100  # normalize() cuts at MAX_CHARS; documents are fed to it in smaller pieces
@@ -338,6 +342,10 @@ class SearchIndex:
             hit = self._hits[doc]
             out.append(replace(hit, score=round(float(scores[doc]), 4)))
         return out
+
+    def unknown_terms(self, query: str) -> list[str]:
+        """The query's words (not their sub-words) that occur nowhere in the index (「カレー」)."""
+        return [t for t, w in ANALYZER.terms(query) if w == 1.0 and t not in self._vocabulary]
 
     def _mask(self, lg_code: str) -> np.ndarray:
         code = complete(str(lg_code))

@@ -71,9 +71,24 @@ class Gazetteer:
             key = m.group(0)
             if _ASCII_RE.match(key) and not _ascii_bounded(folded, m.start(), m.end()):
                 continue
+            if _inside_katakana_word(text, m.start(), m.end()):
+                continue
             for entity in self._entities_of[key]:
                 found.append(Match(entity, self._by_key[(key, entity)], m.start(), m.end(), text[m.start() : m.end()]))
         return found
+
+
+_KATAKANA_RE = re.compile(r"^[\u30a1-\u30faー]+$")
+SHORT_MATCH = 3
+
+
+def _inside_katakana_word(text: str, start: int, end: int) -> bool:
+    """A short match written in katakana inside a longer katakana word (イツ in スカイツリー)."""
+    if end - start > SHORT_MATCH or not _KATAKANA_RE.match(text[start:end]):
+        return False
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    return bool(_KATAKANA_RE.match(before) or _KATAKANA_RE.match(after))
 
 
 def _ascii_bounded(text: str, start: int, end: int) -> bool:
