@@ -157,13 +157,18 @@ class NoTextClassifier(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            if not is_readable_question(message.get(TEXT) or ""):
-                intent = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: 1.0}
+            text = message.get(TEXT) or ""
+            if not is_readable_question(text):
+                # a lone 👍 / 👎 (LINE and Slack users send them as text) rates the last answer
+                name = RATING_EMOJI.get(text.strip().strip("\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff\ufe0f"),
+                                        DEFAULT_NLU_FALLBACK_INTENT_NAME)
+                intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
                 message.set(INTENT, intent, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
         return messages
 
 
+RATING_EMOJI = {"👍": "feedback_good", "👎": "feedback_bad"}
 SUBJECT_ENTITIES = {"assembly_number", "assembly_year", "organization", "municipality", "topic", "lg_code"}
 SMALL_TALK = {"greet", "goodbye", "thanks"}
 
