@@ -296,6 +296,17 @@ def test_topic_wording_picks_the_fact_not_the_overview(session, gazetteer):
     assert_answer(reply, "標準化", source=presentation_source(2))
 
 
+def test_a_topic_the_summary_does_not_name_picks_its_fact(session, gazetteer):
+    reply = ask_parsed(session, gazetteer, "ask_presentation", "墨田区はマニュアルについて何か取り組んでいる？")
+    assert_answer(reply, "マニュアルの整備", source=presentation_source(6))
+
+
+def test_generic_words_do_not_pick_a_fact(session, gazetteer):
+    # 「自治体」 occurs in every presentation: the overview (with the trial site) answers, not a fact about 自治体
+    reply = ask_parsed(session, gazetteer, "ask_presentation", "保育所入所選考のAI実証をやった自治体は？")
+    assert_answer(reply, "さいたま市", source=presentation_source(3))
+
+
 def test_topic_only(session):
     reply = ask(session, "ask_presentation", "公共サービスイノベーションの話を聞かせてください", ("topic", "公共サービスイノベーション"))
     assert_answer(reply, "内閣府", source=presentation_source(4))

@@ -11,6 +11,15 @@ _HIRAGANA_ONLY = re.compile(r"^[\u3041-\u309f]+$")
 _PUNCT = re.compile(r"[\s、。・「」『』（）()?？!！,.:：/／\-ー]")
 
 
+# Words every presentation is about: they say nothing about which fact a question means.
+GENERIC_WORDS = ("自治体",)
+
+
+def question_bigrams(question: str) -> set[str]:
+    """The question's content bigrams without those of GENERIC_WORDS."""
+    return content_bigrams(question) - set().union(*(content_bigrams(w) for w in GENERIC_WORDS))
+
+
 def content_bigrams(text: str) -> set[str]:
     text = _PUNCT.sub(" ", text or "")
     grams = set()
@@ -24,4 +33,4 @@ def content_bigrams(text: str) -> set[str]:
 
 def overlap(question: str, text: str, ignore: set[str] = frozenset()) -> int:
     """How many content bigrams of ``question`` (minus ``ignore``) occur in ``text``."""
-    return len((content_bigrams(question) - ignore) & content_bigrams(text))
+    return len((question_bigrams(question) - ignore) & content_bigrams(text))

@@ -117,11 +117,13 @@ def has_answer(p: PresentationRecord, attribute: str | None) -> bool:
 def facts_for(p: PresentationRecord, attribute: str | None, question: str, subjects: tuple[str, ...] = ()) -> list[str]:
     """Facts answering ``attribute``; for a plain 'what about X' the fact the wording points at.
 
-    ``subjects`` are the names the question used to pick the presentation (「AIスタッフ」): they occur
-    all over its text, so only the rest of the wording (「コストを抑える」) says which fact is meant.
+    ``subjects`` are the names the question uses (topics, organizations, municipalities). One that the
+    summary itself names (「AIスタッフ」) is what the whole presentation is about and occurs all over its
+    facts, so only the rest of the wording (「コストを抑える」) says which fact is meant; one the summary
+    does not name (「マニュアル」 for 墨田区) points at a fact.
     """
     kinds = FACT_KINDS.get(attribute or "")
-    ignore = _name_grams(p).union(*(content_bigrams(s) for s in subjects))
+    ignore = _name_grams(p).union(*(content_bigrams(s) for s in subjects if s and s in p.summary))
     if kinds and attribute != "content":
         matching = [f.text for f in p.facts if any(k in f.kinds for k in kinds)]
         if len(matching) > 2:
