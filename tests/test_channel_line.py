@@ -14,10 +14,8 @@ import hashlib
 import hmac
 import json
 import secrets
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
@@ -32,6 +30,7 @@ from bot.channels.line import (
     signature_is_valid,
     utf16_len,
 )
+from fakes import RecordingApi
 from servers import REPO, RasaStack, post_json, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -46,51 +45,11 @@ SENT_TEXTS: list[str] = []  # every user text sent, to check that none reaches t
 # --- the fake LINE API ------------------------------------------------------------------------------
 
 
-class FakeLine:
+class FakeLine(RecordingApi):
     """A local stand-in for api.line.me: answers 200 {} and records every request."""
 
-    def __init__(self) -> None:
-        self.calls: list[dict] = []
-        self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    body = json.loads(raw.decode("utf-8"))
-                except ValueError:
-                    body = None
-                with fake._lock:
-                    fake.calls.append({"path": self.path, "headers": dict(self.headers), "json": body})
-                out = b"{}"
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def start(self) -> "FakeLine":
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
     def replies_to(self, reply_token: str) -> list[dict]:
-        with self._lock:
-            return [c for c in self.calls if isinstance(c["json"], dict) and c["json"].get("replyToken") == reply_token]
+        return [c for c in self.requests if isinstance(c["body"], dict) and c["body"].get("replyToken") == reply_token]
 
     def wait_reply(self, reply_token: str) -> dict:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -172,7 +131,7 @@ def deliver(stack: RasaStack, body: bytes, signature: str | None = "sign") -> tu
 
 
 def texts_of(call: dict) -> str:
-    return "\n".join(m.get("text", "") for m in call["json"]["messages"])
+    return "\n".join(m.get("text", "") for m in call["body"]["messages"])
 
 
 def answered_after(stack: RasaStack, fake: FakeLine, user: str) -> None:
@@ -198,7 +157,7 @@ def test_a_signed_text_message_gets_one_reply_with_the_answer(stack, fake_line):
     assert call["path"] == REPLY_PATH
     assert call["headers"]["Authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert call["headers"]["Content-Type"].startswith("application/json")
-    messages = call["json"]["messages"]
+    messages = call["body"]["messages"]
     assert 1 <= len(messages) <= MAX_MESSAGES
     assert all(m["type"] == "text" and 0 < utf16_len(m["text"]) <= MAX_TEXT_CHARS for m in messages)
     assert "天空劇場" in texts_of(call)
@@ -209,7 +168,7 @@ def test_a_signed_text_message_gets_one_reply_with_the_answer(stack, fake_line):
 def test_buttons_become_quick_replies_with_message_actions(stack, fake_line):
     event = text_event("府中市の団体コードは？", user_id())
     assert deliver(stack, body_of(event))[0] == 200
-    messages = fake_line.wait_reply(event["replyToken"])["json"]["messages"]
+    messages = fake_line.wait_reply(event["replyToken"])["body"]["messages"]
     items = messages[-1]["quickReply"]["items"]
     assert len(items) == 2
     for item in items:
@@ -224,7 +183,7 @@ def test_a_quick_reply_tap_is_answered(stack, fake_line):
     user = user_id()
     first = text_event("府中市の団体コードは？", user)
     deliver(stack, body_of(first))
-    action = fake_line.wait_reply(first["replyToken"])["json"]["messages"][-1]["quickReply"]["items"][0]["action"]
+    action = fake_line.wait_reply(first["replyToken"])["body"]["messages"][-1]["quickReply"]["items"][0]["action"]
     tap = text_event(action["text"], user)  # LINE sends the action's text as the user's message
     assert deliver(stack, body_of(tap))[0] == 200
     assert any(ch.isdigit() for ch in texts_of(fake_line.wait_reply(tap["replyToken"])))
@@ -275,7 +234,7 @@ def test_non_text_messages_get_one_polite_reply(stack, fake_line, message):
     call = fake_line.wait_reply(event["replyToken"])
     text = texts_of(call)
     assert "申し訳ありません" in text and "文字" in text
-    assert len(call["json"]["messages"]) == 1
+    assert len(call["body"]["messages"]) == 1
     answered_after(stack, fake_line, event["source"]["userId"])
     assert len(fake_line.replies_to(event["replyToken"])) == 1
 

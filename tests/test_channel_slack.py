@@ -12,17 +12,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from rasa.shared.exceptions import InvalidConfigException
 
 from bot.channels.credentials import credentials
 from bot.channels.slack import DEFAULT_API_BASE, SlackInput
+from fakes import RecordingApi
 from servers import post_json, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -38,53 +37,25 @@ DEADLINE = 120.0
 # -- the fake Slack Web API ---------------------------------------------------------------------------
 
 
-class FakeSlack:
+def _slack_answer(path: str, body) -> dict:
+    answer = {"ok": True}
+    if path.endswith("/chat.postMessage"):
+        answer.update(channel=body.get("channel"), ts=f"{time.time():.6f}", message={"text": body.get("text")})
+    return answer
+
+
+class FakeSlack(RecordingApi):
     """Records every request; answers every Web API method with ok: true."""
 
     def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                content_type = self.headers.get("Content-Type", "")
-                if "json" in content_type:
-                    body = json.loads(raw or b"{}")
-                else:
-                    body = {k: v[0] for k, v in urllib.parse.parse_qs(raw.decode("utf-8")).items()}
-                with fake.lock:
-                    fake.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                answer = {"ok": True}
-                if self.path.endswith("/chat.postMessage"):
-                    ts = f"{time.time():.6f}"
-                    answer.update(channel=body.get("channel"), ts=ts, message={"text": body.get("text")})
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST  # noqa: N815
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(_slack_answer)
 
     @property
     def api_base(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
+        return f"{self.url}/api/"
 
     def posts(self, channel: str) -> list[dict]:
-        with self.lock:
-            return [
-                r for r in self.requests if r["path"] == "/api/chat.postMessage" and r["body"].get("channel") == channel
-            ]
+        return [r for r in self.requests if r["path"] == "/api/chat.postMessage" and r["body"].get("channel") == channel]
 
     def wait_for_post(self, channel: str, contains: str, count: int = 1) -> dict:
         """The first chat.postMessage to ``channel`` containing ``contains``, once ``count`` of them arrived."""
@@ -100,11 +71,9 @@ class FakeSlack:
 
 @pytest.fixture(scope="module")
 def fake_slack():
-    fake = FakeSlack()
-    fake.thread.start()
+    fake = FakeSlack().start()
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    fake.stop()
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,8 @@ request or two failed turns in a row, and the masked transcript posted to a staf
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
@@ -17,6 +14,7 @@ from bot.dialogue import handoff
 from bot.kb import contacts
 from bot.kb.db import open_session
 from bot.kb.loader import load
+from fakes import RecordingApi
 from servers import running_stack
 
 pytestmark = pytest.mark.e2e
@@ -26,44 +24,23 @@ SLACK_TOKEN, SLACK_CHANNEL = "xoxb-test-handoff", "C0STAFF"
 FAIL_1, FAIL_2 = "おすすめのラーメン屋さんを教えて", "明日の天気はどうなりますか"  # nothing in the data answers these
 
 
-class FakeSlackApi:
-    """Answers chat.postMessage like Slack and records the requests."""
+class FakeSlackApi(RecordingApi):
+    """Answers chat.postMessage like Slack (or refuses it) and records the requests."""
 
     def __init__(self, ok: bool = True) -> None:
-        self.calls: list[dict] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                fake.calls.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                                   "json": json.loads(raw.decode("utf-8") or "{}")})
-                out = json.dumps({"ok": ok, "channel": SLACK_CHANNEL, "ts": "1.2"} if ok else {"ok": False, "error": "x"}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        reply = {"ok": True, "channel": SLACK_CHANNEL, "ts": "1.2"} if ok else {"ok": False, "error": "x"}
+        super().__init__(lambda path, body: reply)
+        self.start()
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/api"
+        return f"{self.url}/api"
 
     def wait(self, count: int = 1, timeout: float = 30.0) -> list[dict]:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.calls) < count:
+        while time.monotonic() < deadline and len(self.requests) < count:
             time.sleep(0.1)
-        return self.calls
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return self.requests
 
 
 # --- contacts from the data ---------------------------------------------------------------------------
@@ -107,19 +84,19 @@ def test_slack_post_is_masked_and_failures_are_reported():
         env = {"MADOGUCHI_HANDOFF_SLACK_TOKEN": SLACK_TOKEN, "MADOGUCHI_HANDOFF_SLACK_CHANNEL": SLACK_CHANNEL,
                "SLACK_API_BASE": fake.base}
         assert asyncio.run(staff_slack.post_transcript("利用者: 電話は090-1234-5678", env))
-        (call,) = fake.calls
-        assert call["path"] == "/api/chat.postMessage" and call["auth"] == f"Bearer {SLACK_TOKEN}"
-        assert call["json"] == {"channel": SLACK_CHANNEL, "text": "利用者: 電話は［電話番号］"}
+        (call,) = fake.requests
+        assert call["path"] == "/api/chat.postMessage" and call["headers"]["Authorization"] == f"Bearer {SLACK_TOKEN}"
+        assert call["body"] == {"channel": SLACK_CHANNEL, "text": "利用者: 電話は［電話番号］"}
         assert not asyncio.run(staff_slack.post_transcript("x", {}))  # not configured: nothing sent
-        assert len(fake.calls) == 1
+        assert len(fake.requests) == 1
     finally:
-        fake.close()
+        fake.stop()
     refused = FakeSlackApi(ok=False)
     try:
         env = {"MADOGUCHI_HANDOFF_SLACK_TOKEN": "t", "MADOGUCHI_HANDOFF_SLACK_CHANNEL": "c", "SLACK_API_BASE": refused.base}
         assert not asyncio.run(staff_slack.post_transcript("x", env))
     finally:
-        refused.close()
+        refused.stop()
 
 
 # --- end to end over REST -------------------------------------------------------------------------------
@@ -129,7 +106,7 @@ def test_slack_post_is_masked_and_failures_are_reported():
 def slack_api():
     fake = FakeSlackApi()
     yield fake
-    fake.close()
+    fake.stop()
 
 
 @pytest.fixture(scope="module")
@@ -143,13 +120,13 @@ def stack(tmp_path_factory, slack_api):
 @pytest.mark.parametrize("request_text", ["職員と話したい", "電話で問い合わせたい"])
 def test_asking_for_a_person_gives_the_secretariat_and_posts_the_transcript(stack, slack_api, request_text):
     sender = f"ho-{uuid.uuid4().hex[:8]}"
-    before = len(slack_api.calls)
+    before = len(slack_api.requests)
     stack.ask("総会の会場はどこですか。私の電話は090-1234-5678です", sender)
     reply = stack.reply_text(request_text, sender)
     assert SECRETARIAT_DEPARTMENT in reply
     assert "データに登録されていません" in reply and handoff.POSTED in reply
     calls = slack_api.wait(before + 1)
-    text = calls[before]["json"]["text"]
+    text = calls[before]["body"]["text"]
     assert sender in text and "総会の会場はどこですか" in text and request_text in text
     assert "090-1234-5678" not in text and "［電話番号］" in text
 

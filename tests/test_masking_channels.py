@@ -23,12 +23,10 @@ RAW = ("090-1234-5678", "hanako@example.jp")
 @pytest.fixture(scope="module")
 def fakes():
     fake_line = line.FakeLine().start()
-    fake_slack = slack.FakeSlack()
-    fake_slack.thread.start()
+    fake_slack = slack.FakeSlack().start()
     yield fake_line, fake_slack
     fake_line.stop()
-    fake_slack.server.shutdown()
-    fake_slack.server.server_close()
+    fake_slack.stop()
 
 
 @pytest.fixture(scope="module")
@@ -85,5 +83,5 @@ def test_line_factual_answers_carry_the_feedback_quick_replies(stack, fakes):
     assert line.deliver(stack, line.body_of(event))[0] == 200
     call = fake_line.wait_reply(event["replyToken"])
     assert "天空劇場" in line.texts_of(call)
-    items = call["json"]["messages"][-1]["quickReply"]["items"]
+    items = call["body"]["messages"][-1]["quickReply"]["items"]
     assert [i["action"]["text"] for i in items] == ["/feedback_good", "/feedback_bad"]
