@@ -76,6 +76,8 @@ class ActionAnswer(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         query = query_from(tracker)
+        if _awaiting_comment(tracker) and fb_comment_cue(query.text):  # 「日付が違っていました」 after 👎
+            return _store_comment(dispatcher, tracker)
         try:
             with open_session() as session:
                 reply = answer(session, query)
@@ -83,16 +85,12 @@ class ActionAnswer(Action):
             logger.exception("action_answer failed (intent=%s)", query.intent)
             dispatcher.utter_message(text=APOLOGY)
             return []
-        events: List[Dict[Text, Any]] = []
-        if _awaiting_comment(tracker) and fb_comment_cue(query.text):  # 「日付が違っていました」 after 👎
-            return _store_comment(dispatcher, tracker)
         if reply.answered:  # a factual answer: offer 👍/👎 (unless it asks the user to choose)
             dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons or fb.BUTTONS))
-            # answer_source is set on every factual answer, changed or not: the usage report counts it.
-            events += [SlotSet("answer_source", reply.source or "知識ベース")] + only_changes(tracker, [SlotSet("failed_turns", "0")])
+            events = _answered_from_data(tracker, reply)
         else:
             dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons) or None)
-            events += _failed_turn(dispatcher, tracker) if not reply.answered else [SlotSet("failed_turns", "0")]
+            events = _failed_turn(dispatcher, tracker)
         return context_events(reply.context, tracker) + events + only_changes(tracker, [SlotSet("feedback_id", None)])
 
 
@@ -160,9 +158,10 @@ async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, intro: s
     dispatcher.utter_message(text=(intro + "\n" if intro else "") + text)
 
 
-def _answered_from_data(reply) -> List[Dict[Text, Any]]:
-    """Events of a turn answered from the data (`madoguchi report` counts the answer_source SlotSet)."""
-    return [SlotSet("answer_source", reply.source or "知識ベース"), SlotSet("failed_turns", "0")]
+def _answered_from_data(tracker: Tracker, reply) -> List[Dict[Text, Any]]:
+    """Events of a turn answered from the data. answer_source is set on every such turn, changed or
+    not: `madoguchi report` counts it."""
+    return [SlotSet("answer_source", reply.source or "知識ベース")] + only_changes(tracker, [SlotSet("failed_turns", "0")])
 
 
 def _failed_count(tracker: Tracker) -> int:
@@ -230,7 +229,7 @@ class ActionOutOfScope(Action):
         reply = _open_answer(tracker)
         if reply is not None:
             dispatcher.utter_message(text=reply.text)
-            return ([SlotSet("pending", None)] if context.pending else []) + _answered_from_data(reply)
+            return ([SlotSet("pending", None)] if context.pending else []) + _answered_from_data(tracker, reply)
         dispatcher.utter_message(response="utter_out_of_scope")
         return ([SlotSet("pending", None)] if context.pending else []) + _failed_turn(dispatcher, tracker)
 
@@ -247,7 +246,7 @@ class ActionHelp(Action):
         reply = _open_answer(tracker)
         if reply is not None:
             dispatcher.utter_message(text=reply.text)
-            return _answered_from_data(reply)
+            return _answered_from_data(tracker, reply)
         dispatcher.utter_message(response="utter_help")
         return []
 
@@ -272,7 +271,7 @@ class ActionDefaultFallback(Action):
         reply = _open_answer(tracker)
         if reply is not None:
             dispatcher.utter_message(text=reply.text)
-            return _answered_from_data(reply)
+            return _answered_from_data(tracker, reply)
         buttons = maybe_buttons(message.get("intent_ranking") or [])
         if buttons:
             dispatcher.utter_message(text="申し訳ありません、ご質問を読み取れませんでした。もしかして、次のことをお知りになりたいですか。",
