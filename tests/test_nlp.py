@@ -95,3 +95,47 @@ def test_numbers_become_assembly_numbers_and_codes(gazetteer):
     assert [(e["entity"], e["value"]) for e in extract(gazetteer, "最新の総会")] == [("assembly_number", "latest")]
     assert [(e["entity"], e["value"]) for e in extract(gazetteer, "次回の総会")] == [("assembly_number", "next")]
     assert [(e["entity"], e["value"]) for e in extract(gazetteer, "12回目の総会")] == [("assembly_number", "12")]
+
+
+# --- views of a parsed message (bot/nlp/views.py) ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ginza():
+    import spacy
+
+    from bot.nlp.components import GinzaNLP
+
+    return spacy.load("ja_ginza", exclude=GinzaNLP.get_default_config()["exclude"])
+
+
+@pytest.mark.parametrize("text, sign", [
+    ("間違っていませんでした", "POL+"), ("間違ってないです", "POL+"), ("問題ない回答でした", "POL+"),
+    ("回答に間違いはありません", "POL+"), ("正しかったです", "POL+"), ("わかりやすかった", "POL+"),
+    ("間違っていました", "POL-"), ("正しくないです", "POL-"), ("役に立たなかった", "POL-"),
+    ("わかりにくい", "POL-"), ("求めていた答えではありません", "POL-"), ("期待はずれでした", "POL-"),
+    ("👍 助かった", "POL+"), ("申し分ない回答です", "POL+"), ("誤りはありませんでした", "POL+"),
+    ("総会には行けませんでした", "NEG"), ("総会の会場はどこですか", None), ("助かりました", None),
+])
+def test_the_polarity_of_an_evaluation_follows_its_negations(ginza, text, sign):
+    from bot.nlp.views import polarity
+
+    assert polarity(ginza(text)) == sign
+
+
+def test_a_negation_marks_the_word_it_applies_to(ginza):
+    from bot.nlp.views import negated_words
+
+    assert negated_words(ginza("回答はよくなかったです")) == ["回答", "良い¬"]
+    assert negated_words(ginza("間違いはありません")) == ["間違い¬"]
+    assert negated_words(ginza("役に立ちませんでした")) == ["役", "立つ¬"]
+
+
+def test_typos_kana_and_romaji_sound_like_the_kanji(ginza):
+    from bot.nlp.views import sound_key
+
+    keys = {sound_key(ginza(text)) for text in ("事務局", "事務曲", "じむきょく", "ジムキョク", "jimukyoku")}
+    assert keys == {"jimukyoku"}
+    assert sound_key(ginza("総会")) == sound_key(ginza("soukai")) == sound_key(ginza("sokai"))
+    assert sound_key(ginza("会場")) != sound_key(ginza("会長"))
+    assert sound_key(ginza("参加者は何人")) == sound_key(ginza("sankasha wa nannin"))

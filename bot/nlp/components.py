@@ -5,6 +5,9 @@
 - ``GinzaNLP``: Rasa's ``SpacyNLP`` loading GiNZA (``ja_ginza``) with only its tokenizer (Sudachi)
   and static word vectors; the parser and NER are excluded because the bot does not use them and
   they cost ~25 ms per message (0.3 ms without them, measured here).
+- ``ViewFeaturizer``: sparse sentence features from one view of the parsed message
+  (``bot/nlp/views.py``): negation-marked words and the polarity of an evaluation, or the sound
+  of the message in romaji (character n-grams), so typos, kana and romaji read like the kanji.
 - ``KBEntityExtractor``: finds known names (lookup tables generated from the knowledge base, question
   cues kept in ``data/nlu/attributes.yml``) by leftmost-longest match, maps them to canonical values
   with the training data's synonyms, and reads assembly numbers and local-government codes.
@@ -14,11 +17,14 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 import rasa.shared.utils.io
+import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
@@ -35,6 +41,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlp.entities import GAZETTEER_ENTITIES, extract, gazetteer_entries
 from bot.nlp.gazetteer import Gazetteer
 from bot.nlp.normalize import is_readable_question, normalize
+from bot.nlp.views import char_ngrams, polarity_terms, sound_key
 from bot import rasa_fixes
 
 rasa_fixes.install()  # every process that loads the model gets them (see bot/rasa_fixes.py)
@@ -92,6 +99,80 @@ class GinzaNLP(SpacyNLP):
         config = {**cls.get_default_config(), **config}
         language = spacy.load(config["model"], exclude=list(config["exclude"]))
         return cls(SpacyModel(model=language, model_name=config["model"]), config)
+
+
+VIEWS = {
+    "polarity": polarity_terms,
+    "sound": lambda doc: list(char_ngrams(sound_key(doc), 3, 5)),
+}
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class ViewFeaturizer(SparseFeaturizer, GraphComponent):
+    """Bag of the terms of one view (``view: polarity`` or ``view: sound``) as a sentence feature.
+
+    The vocabulary is the training data's terms; unseen terms are ignored. Needs ``GinzaNLP``
+    before it (it reads the spaCy doc).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**SparseFeaturizer.get_default_config(), "view": "polarity"}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 execution_context: ExecutionContext, vocabulary: Optional[Dict[str, int]] = None) -> None:
+        super().__init__(execution_context.node_name, config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self._terms = VIEWS[config["view"]]
+        self.vocabulary = vocabulary or {}
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        if config.get("view") not in VIEWS:
+            raise ValueError(f"ViewFeaturizer: view must be one of {sorted(VIEWS)}, not {config.get('view')!r}")
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "ViewFeaturizer":
+        return cls(config, model_storage, resource, execution_context)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "ViewFeaturizer":
+        with model_storage.read_from(resource) as directory:
+            vocabulary = rasa.shared.utils.io.read_json_file(directory / "vocabulary.json")
+        return cls(config, model_storage, resource, execution_context, vocabulary)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        terms = sorted({term for example in training_data.training_examples
+                        for term in self._message_terms(example)})
+        self.vocabulary = {term: index for index, term in enumerate(terms)}
+        with self._model_storage.write_to(self._resource) as directory:
+            rasa.shared.utils.io.dump_obj_as_json_to_file(directory / "vocabulary.json", self.vocabulary)
+        return self._resource
+
+    def _message_terms(self, message: Message) -> List[str]:
+        doc = message.get(SPACY_DOCS[TEXT])
+        return self._terms(doc) if doc is not None else []
+
+    def _featurize(self, message: Message) -> None:
+        if message.get(SPACY_DOCS[TEXT]) is None or not self.vocabulary:
+            return
+        columns = sorted({self.vocabulary[t] for t in self._message_terms(message) if t in self.vocabulary})
+        sentence = scipy.sparse.coo_matrix(([1.0] * len(columns), ([0] * len(columns), columns)),
+                                           shape=(1, len(self.vocabulary)))
+        self.add_features_to_message(None, sentence, TEXT, message)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            self._featurize(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._featurize(message)
+        return messages
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)

@@ -52,7 +52,7 @@ def to_romaji(kana: str) -> str:
     return "".join(out)
 
 
-def _short_vowels(text: str) -> str:
+def short_vowels(text: str) -> str:
     return text.replace("ou", "o").replace("oo", "o").replace("uu", "u")
 
 
@@ -64,8 +64,8 @@ def variants(kana: str) -> list[str]:
         if kana.endswith(suffix_kana) and len(kana) > len(suffix_kana) + 1:
             stem_kana, suffix = kana[: -len(suffix_kana)], SUFFIXES[suffix_kana]
             break
-    out: list[str] = list(dict.fromkeys([to_romaji(kana), _short_vowels(to_romaji(kana))]))
-    for stem in dict.fromkeys([to_romaji(stem_kana), _short_vowels(to_romaji(stem_kana))]):
+    out: list[str] = list(dict.fromkeys([to_romaji(kana), short_vowels(to_romaji(kana))]))
+    for stem in dict.fromkeys([to_romaji(stem_kana), short_vowels(to_romaji(stem_kana))]):
         forms = [stem + suffix, f"{stem}-{suffix}", f"{stem} {suffix}"] if suffix else [stem]
         out.extend(f for f in forms if f not in out)
     return out
