@@ -1,0 +1,171 @@
+"""``LinearIntentClassifier``: multinomial logistic regression over the featurizers' sentence features.
+
+Each featurizer's sparse sentence features form one block, weighted like a search engine weighs
+words: sublinear term frequency (1 + log tf), inverse document frequency from the training data,
+then unit length per block. The dense sentence vector (GiNZA word vectors) is scaled to unit length
+too. So a rare, telling term (「間違って」 with its negation, the polarity sign, a sound n-gram)
+counts for more than frequent ones, and no block outweighs the others by its size.
+
+Measured with ``make nlu-cv`` (5-fold cross-validation) against DIET on the same features: see the
+closing notes. It also trains in seconds and answers in well under a millisecond.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Text
+
+import numpy as np
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    FEATURE_TYPE_SENTENCE,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+DENSE = "dense"
+
+
+def _origin(features) -> str:
+    origin = features.origin
+    name = origin if isinstance(origin, str) else "+".join(map(str, origin or []))
+    return f"{name}:{'sparse' if features.is_sparse() else DENSE}"
+
+
+def _blocks(message: Message) -> Dict[str, Any]:
+    """Sentence features by featurizer: ``{origin: matrix}``."""
+    return {_origin(f): f.features for f in message.features
+            if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE}
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class LinearIntentClassifier(GraphComponent, IntentClassifier):
+    """Logistic regression on tf-idf weighted sparse blocks and the unit-length dense vector."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"C": 30.0, "max_iter": 3000, "ranking_length": 10}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 state: Optional[Dict[str, Any]] = None) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        state = state or {}
+        self.layout: List[List[Any]] = state.get("layout", [])  # [origin, kind, width]
+        self.idf: Dict[str, np.ndarray] = state.get("idf", {})
+        self.classes: List[str] = state.get("classes", [])
+        self.coef: Optional[np.ndarray] = state.get("coef")
+        self.intercept: Optional[np.ndarray] = state.get("intercept")
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "LinearIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    # -- features -----------------------------------------------------------------------------
+
+    def _matrix(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
+        columns = []
+        blocks = [_blocks(m) for m in messages]
+        for origin, kind, width in self.layout:
+            rows = []
+            for found in blocks:
+                value = found.get(origin)
+                if value is None or value.shape[-1] != width:
+                    rows.append(scipy.sparse.csr_matrix((1, width)))
+                else:
+                    rows.append(scipy.sparse.csr_matrix(value))
+            block = scipy.sparse.vstack(rows).tocsr().astype(np.float64)
+            if kind == "sparse":
+                block.data = 1.0 + np.log(np.maximum(block.data, 1e-12))
+                block = block.multiply(self.idf[origin]).tocsr()
+            norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1))).ravel()
+            norms[norms == 0] = 1.0
+            columns.append(scipy.sparse.diags(1.0 / norms) @ block)
+        return scipy.sparse.hstack(columns).tocsr()
+
+    # -- training -----------------------------------------------------------------------------
+
+    def train(self, training_data: TrainingData) -> Resource:
+        from sklearn.linear_model import LogisticRegression
+
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        if not examples:
+            return self._resource
+        layout: Dict[str, List[Any]] = {}
+        for example in examples:
+            for features in example.features:
+                if features.attribute == TEXT and features.type == FEATURE_TYPE_SENTENCE:
+                    origin = _origin(features)
+                    kind = "sparse" if features.is_sparse() else DENSE
+                    layout.setdefault(origin, [origin, kind, features.features.shape[-1]])
+        self.layout = [layout[o] for o in sorted(layout)]
+        self.idf = {}
+        for origin, kind, width in self.layout:
+            if kind == "sparse":
+                present = np.zeros(width)
+                for example in examples:
+                    value = _blocks(example).get(origin)
+                    if value is not None:
+                        present[scipy.sparse.csr_matrix(value).indices] += 1
+                self.idf[origin] = np.log((1 + len(examples)) / (1 + present)) + 1.0
+        X = self._matrix(examples)
+        y = [e.get(INTENT) for e in examples]
+        model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"], random_state=42)
+        model.fit(X, y)
+        self.classes = [str(c) for c in model.classes_]
+        self.coef, self.intercept = model.coef_, model.intercept_
+        self._persist()
+        return self._resource
+
+    def _persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / "layout.json").write_text(json.dumps({"layout": self.layout, "classes": self.classes},
+                                                              ensure_ascii=False), encoding="utf-8")
+            np.savez(directory / "weights.npz", coef=self.coef, intercept=self.intercept,
+                     **{f"idf_{i}": self.idf[o] for i, (o, kind, _) in enumerate(self.layout) if kind == "sparse"})
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "LinearIntentClassifier":
+        try:
+            with model_storage.read_from(resource) as directory:
+                meta = json.loads((directory / "layout.json").read_text(encoding="utf-8"))
+                with np.load(directory / "weights.npz") as weights:
+                    state = {
+                        "layout": meta["layout"], "classes": meta["classes"],
+                        "coef": weights["coef"], "intercept": weights["intercept"],
+                        "idf": {o: weights[f"idf_{i}"] for i, (o, kind, _) in enumerate(meta["layout"])
+                                if kind == "sparse"},
+                    }
+        except (ValueError, FileNotFoundError):
+            state = None  # not trained (no examples): predicts nothing
+        return cls(config, model_storage, resource, state)
+
+    # -- prediction ---------------------------------------------------------------------------
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.coef is None or not messages:
+            return messages
+        scores = self._matrix(messages) @ self.coef.T + self.intercept
+        scores = np.asarray(scores)
+        scores -= scores.max(axis=1, keepdims=True)
+        probabilities = np.exp(scores)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        for message, row in zip(messages, probabilities):
+            order = np.argsort(-row)
+            ranking = [{INTENT_NAME_KEY: self.classes[i], PREDICTED_CONFIDENCE_KEY: float(row[i])}
+                       for i in order[: self.config["ranking_length"]]]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
