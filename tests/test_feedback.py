@@ -115,6 +115,20 @@ def test_a_typed_thumb_rates_the_last_answer(stack, typed, rating):
     assert row.rating == rating and "天空劇場" in row.answer
 
 
+@pytest.mark.parametrize("typed, rating", [
+    ("間違ってないです", "good"), ("誤りはなかったです", "good"),
+    ("その答え、正しくないと思います", "bad"), ("合ってないよ", "bad"),
+])
+def test_a_rating_in_words_counts_its_negation(stack, typed, rating):
+    # negated complaints are praise and negated praise is a complaint (none of these is a training example)
+    sender = f"fb-{uuid.uuid4().hex[:8]}"
+    stack.ask("第7回総会の会場はどこですか", sender)
+    reply = stack.reply_text(typed, sender)
+    assert reply == (fb.THANKS_GOOD if rating == "good" else fb.ASK_WHAT_WAS_WRONG)
+    (row,) = _rows(stack, sender)
+    assert row.rating == rating and "天空劇場" in row.answer
+
+
 def test_a_bad_rating_asks_one_optional_question_and_stores_the_comment_masked(stack):
     sender = f"fb-{uuid.uuid4().hex[:8]}"
     stack.ask("総会の参加者数は？", sender)

@@ -6,8 +6,8 @@ then unit length per block. The dense sentence vector (GiNZA word vectors) is sc
 too. So a rare, telling term (「間違って」 with its negation, the polarity sign, a sound n-gram)
 counts for more than frequent ones, and no block outweighs the others by its size.
 
-Measured with ``make nlu-cv`` (5-fold cross-validation) against DIET on the same features: see the
-closing notes. It also trains in seconds and answers in well under a millisecond.
+It replaced DIET after scoring higher in ``make nlu-cv`` (5-fold cross-validation) on the same
+features and data; it also trains in seconds and classifies in well under a millisecond.
 """
 from __future__ import annotations
 
