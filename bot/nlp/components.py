@@ -157,9 +157,10 @@ class ViewFeaturizer(SparseFeaturizer, GraphComponent):
         return self._terms(doc) if doc is not None else []
 
     def _featurize(self, message: Message) -> None:
-        if message.get(SPACY_DOCS[TEXT]) is None or not self.vocabulary:
+        doc = message.get(SPACY_DOCS[TEXT])
+        if doc is None or not self.vocabulary:
             return
-        columns = sorted({self.vocabulary[t] for t in self._message_terms(message) if t in self.vocabulary})
+        columns = sorted({self.vocabulary[t] for t in self._terms(doc) if t in self.vocabulary})
         sentence = scipy.sparse.coo_matrix(([1.0] * len(columns), ([0] * len(columns), columns)),
                                            shape=(1, len(self.vocabulary)))
         self.add_features_to_message(None, sentence, TEXT, message)

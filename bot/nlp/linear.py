@@ -32,13 +32,14 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-DENSE = "dense"
+SPARSE, DENSE = "sparse", "dense"
 
 
 def _origin(features) -> str:
+    """``<featurizer>:sparse`` or ``<featurizer>:dense``; the part after the colon is the block's kind."""
     origin = features.origin
     name = origin if isinstance(origin, str) else "+".join(map(str, origin or []))
-    return f"{name}:{'sparse' if features.is_sparse() else DENSE}"
+    return f"{name}:{SPARSE if features.is_sparse() else DENSE}"
 
 
 def _blocks(message: Message) -> Dict[str, Any]:
@@ -74,9 +75,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     # -- features -----------------------------------------------------------------------------
 
-    def _matrix(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
+    def _matrix(self, blocks: List[Dict[str, Any]]) -> scipy.sparse.csr_matrix:
+        """The weighted feature matrix of messages given by their ``_blocks``."""
         columns = []
-        blocks = [_blocks(m) for m in messages]
         for origin, kind, width in self.layout:
             rows = []
             for found in blocks:
@@ -86,7 +87,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 else:
                     rows.append(scipy.sparse.csr_matrix(value))
             block = scipy.sparse.vstack(rows).tocsr().astype(np.float64)
-            if kind == "sparse":
+            if kind == SPARSE:
                 block.data = 1.0 + np.log(np.maximum(block.data, 1e-12))
                 block = block.multiply(self.idf[origin]).tocsr()
             norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1))).ravel()
@@ -102,24 +103,21 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if not examples:
             return self._resource
-        layout: Dict[str, List[Any]] = {}
-        for example in examples:
-            for features in example.features:
-                if features.attribute == TEXT and features.type == FEATURE_TYPE_SENTENCE:
-                    origin = _origin(features)
-                    kind = "sparse" if features.is_sparse() else DENSE
-                    layout.setdefault(origin, [origin, kind, features.features.shape[-1]])
-        self.layout = [layout[o] for o in sorted(layout)]
+        blocks = [_blocks(e) for e in examples]
+        widths: Dict[str, int] = {}
+        for found in blocks:
+            for origin, value in found.items():
+                widths.setdefault(origin, value.shape[-1])
+        self.layout = [[o, o.rsplit(":", 1)[1], widths[o]] for o in sorted(widths)]
         self.idf = {}
         for origin, kind, width in self.layout:
-            if kind == "sparse":
+            if kind == SPARSE:
                 present = np.zeros(width)
-                for example in examples:
-                    value = _blocks(example).get(origin)
-                    if value is not None:
-                        present[scipy.sparse.csr_matrix(value).indices] += 1
+                for found in blocks:
+                    if origin in found:
+                        present[scipy.sparse.csr_matrix(found[origin]).indices] += 1
                 self.idf[origin] = np.log((1 + len(examples)) / (1 + present)) + 1.0
-        X = self._matrix(examples)
+        X = self._matrix(blocks)
         y = [e.get(INTENT) for e in examples]
         model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"], random_state=42)
         model.fit(X, y)
@@ -133,7 +131,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             (directory / "layout.json").write_text(json.dumps({"layout": self.layout, "classes": self.classes},
                                                               ensure_ascii=False), encoding="utf-8")
             np.savez(directory / "weights.npz", coef=self.coef, intercept=self.intercept,
-                     **{f"idf_{i}": self.idf[o] for i, (o, kind, _) in enumerate(self.layout) if kind == "sparse"})
+                     **{f"idf_{i}": self.idf[o] for i, (o, kind, _) in enumerate(self.layout) if kind == SPARSE})
 
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -146,7 +144,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                         "layout": meta["layout"], "classes": meta["classes"],
                         "coef": weights["coef"], "intercept": weights["intercept"],
                         "idf": {o: weights[f"idf_{i}"] for i, (o, kind, _) in enumerate(meta["layout"])
-                                if kind == "sparse"},
+                                if kind == SPARSE},
                     }
         except (ValueError, FileNotFoundError):
             state = None  # not trained (no examples): predicts nothing
@@ -157,7 +155,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         if self.coef is None or not messages:
             return messages
-        scores = self._matrix(messages) @ self.coef.T + self.intercept
+        scores = self._matrix([_blocks(m) for m in messages]) @ self.coef.T + self.intercept
         scores = np.asarray(scores)
         scores -= scores.max(axis=1, keepdims=True)
         probabilities = np.exp(scores)
