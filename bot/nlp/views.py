@@ -1,8 +1,8 @@
 """Two views of a GiNZA-parsed message that plain word and character counts miss.
 
 - **Polarity** (:func:`polarity_terms`): the content words, each marked ``¬`` when a negation
-  (ない, ぬ/ん, ず, にくい, づらい) follows it, plus one sign for the whole message: the evaluation
-  words below multiplied together and flipped once per negation. 「間違っていませんでした」 and
+  (ない, ぬ/ん, ず, にくい, づらい) follows it, plus one sign for the whole message: negative if any
+  evaluation word below is negative (several do not cancel), flipped once per negation. 「間違っていませんでした」 and
   「間違っていました」 share every word but get opposite signs, so feedback can be told apart
   from words the training data never paired with a negation.
 - **Sound** (:func:`sound_key`): the message as romaji of its Sudachi readings, long vowels
@@ -78,7 +78,7 @@ def polarity(doc) -> str | None:
         if word in POSITIVE:
             polar = True
         elif word in NEGATIVE:
-            polar, sign = True, -sign
+            polar, sign = True, -1  # negative words add up (👎 的外れ), they do not cancel
     if not polar:
         return "NEG" if negations else None
     return "POL+" if sign * (-1) ** negations > 0 else "POL-"
