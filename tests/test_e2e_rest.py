@@ -67,6 +67,12 @@ def test_context_switches_when_a_new_subject_is_named(stack):
     assert "原田" in reply and "富士通" not in reply
 
 
+def test_a_question_worded_like_a_rating_is_answered_not_rated(stack):
+    # 「合ってる？」 about a named municipality asks for its data; it does not rate the last answer.
+    reply = stack.reply_text("吉川市って埼玉県で合ってる？", f"q-{uuid.uuid4().hex[:6]}")
+    assert "埼玉県" in reply and "評価" not in reply
+
+
 def test_a_message_far_longer_than_a_question_is_refused_politely(stack):
     text = stack.reply_text("総会の会場は" * 2000, f"long-{uuid.uuid4().hex[:6]}")
     assert "長すぎる" in text and "天空劇場" not in text

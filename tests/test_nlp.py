@@ -140,3 +140,56 @@ def test_typos_kana_and_romaji_sound_like_the_kanji(ginza):
     assert sound_key(ginza("総会")) == sound_key(ginza("soukai")) == sound_key(ginza("sokai"))
     assert sound_key(ginza("会場")) != sound_key(ginza("会長"))
     assert sound_key(ginza("参加者は何人")) == sound_key(ginza("sankasha wa nannin"))
+
+
+def _guarded(text, intent, entities):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlp.components import SubjectIntentGuard
+
+    ranking = [{"name": intent, "confidence": 0.7}, {"name": "ask_presentation", "confidence": 0.2},
+               {"name": "out_of_scope", "confidence": 0.1}]
+    message = Message(data={"text": text, "intent": ranking[0], "intent_ranking": ranking,
+                            "entities": [{"entity": e, "value": v} for e, v in entities]})
+    SubjectIntentGuard().process([message])
+    return message.get("intent")["name"]
+
+
+@pytest.mark.parametrize("text, intent, entities, expected", [
+    # a rating that names a subject and asks something is a question about the subject
+    ("マイナンバーカードがないと地域ポイントは使えないの？", "feedback_bad", [("topic", "地域ポイント")], "ask_presentation"),
+    ("AIスタッフの結果は正しいですか", "feedback_good", [("topic", "AIスタッフ")], "ask_presentation"),
+    # a rating that names a subject without asking stays a rating; one without a subject too
+    ("吉川市の回答は間違ってるよ", "feedback_bad", [("municipality", "吉川市")], "feedback_bad"),
+    ("合ってる？", "feedback_good", [], "feedback_good"),
+    # small talk that names a subject is a question, asked or not
+    ("じゃあ第7回は", "greet", [("assembly_number", "7")], "ask_presentation"),
+])
+def test_a_message_naming_a_subject_is_read_as_a_question(text, intent, entities, expected):
+    assert _guarded(text, intent, entities) == expected
+
+
+def test_a_message_is_scored_with_the_weighting_the_classifier_was_trained_on():
+    # process() scores one message from its stored values; training weighs whole matrices. Both must agree,
+    # or the model would see other features in use than in training.
+    import numpy as np
+    import scipy.sparse
+
+    from bot.nlp.linear import LinearIntentClassifier
+
+    rng = np.random.default_rng(7)
+    layout = [["words:sparse", "sparse", 40], ["vectors:dense", "dense", 6], ["sound:sparse", "sparse", 25]]
+    state = {"layout": layout, "classes": ["a", "b", "c"], "coef": rng.normal(size=(3, 71)),
+             "intercept": rng.normal(size=3), "idf": {"words:sparse": rng.uniform(1, 4, 40),
+                                                      "sound:sparse": rng.uniform(1, 4, 25)}}
+    classifier = LinearIntentClassifier({}, None, None, state)
+    messages = []
+    for _ in range(5):
+        found = {"words:sparse": scipy.sparse.random(1, 40, density=0.1, random_state=rng, format="coo") * 3,
+                 "vectors:dense": rng.normal(size=(1, 6))}
+        if rng.random() < 0.7:
+            found["sound:sparse"] = scipy.sparse.random(1, 25, density=0.2, random_state=rng, format="coo")
+        messages.append(found)
+    trained = np.asarray(classifier._matrix(messages) @ state["coef"].T) + state["intercept"]
+    scored = np.vstack([classifier._scores(found) for found in messages])
+    assert np.allclose(trained, scored)

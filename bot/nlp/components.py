@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 import rasa.shared.utils.io
@@ -253,14 +254,19 @@ class NoTextClassifier(GraphComponent):
 RATING_EMOJI = {"👍": "feedback_good", "👎": "feedback_bad"}
 SUBJECT_ENTITIES = {"assembly_number", "assembly_year", "organization", "municipality", "topic", "lg_code"}
 SMALL_TALK = {"greet", "goodbye", "thanks"}
+FEEDBACK = {"feedback_good", "feedback_bad"}
+_ASKS = re.compile(r"(\?|？|か|かな|かね|の|っけ)[\s。．.!！]*$")  # a message that ends like a question
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SubjectIntentGuard(GraphComponent):
-    """Small talk that names a subject of the knowledge base is a question (「じゃあ第7回は？」).
+    """Small talk that names a subject of the knowledge base is a question (「じゃあ第7回は？」), and
+    so is a rating that names one and asks something (「吉川市は埼玉県で合ってる？」,
+    「マイナンバーカードがないと使えない？」).
 
-    When the classifier says greet/goodbye/thanks but the message names an assembly, organization,
-    municipality, topic or code, the best-ranked question intent (ask_*) is used instead.
+    When the classifier says greet/goodbye/thanks, or feedback_good/feedback_bad for a message that
+    ends like a question, but the message names an assembly, organization, municipality, topic or
+    code, the best-ranked question intent (ask_*) is used instead.
     """
 
     @classmethod
@@ -270,8 +276,8 @@ class SubjectIntentGuard(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            intent = message.get(INTENT) or {}
-            if intent.get(INTENT_NAME_KEY) not in SMALL_TALK:
+            name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if not (name in SMALL_TALK or (name in FEEDBACK and _ASKS.search(message.get(TEXT) or ""))):
                 continue
             if not any(e.get("entity") in SUBJECT_ENTITIES for e in message.get(ENTITIES) or []):
                 continue
