@@ -13,7 +13,7 @@ softmax with one temperature, fitted at training time on cross-validated scores 
 the fallback threshold and the もしかして buttons read calibrated probabilities.
 
 It replaced DIET after scoring higher in ``make nlu-cv`` (5-fold cross-validation) on the same
-features and data; it also trains in seconds and classifies in well under a millisecond.
+features and data; it also trains in seconds and classifies a message in about 2 ms.
 """
 from __future__ import annotations
 
