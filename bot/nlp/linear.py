@@ -69,7 +69,7 @@ def _full_rows(coef: np.ndarray, intercept: np.ndarray, classes: int):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
-    """Logistic regression on tf-idf weighted sparse blocks and the unit-length dense vector."""
+    """A linear SVM or logistic regression on tf-idf weighted sparse blocks and the unit-length dense vector."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -95,6 +95,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     # -- features -----------------------------------------------------------------------------
 
+    def _weigh(self, origin: str, kind: str, data: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """A block's stored values weighted: sublinear tf times idf for sparse blocks, as they are for dense."""
+        if kind != SPARSE:
+            return data
+        return (1.0 + np.log(np.maximum(data, 1e-12))) * self.idf[origin][columns]
+
     def _matrix(self, blocks: List[Dict[str, Any]]) -> scipy.sparse.csr_matrix:
         """The weighted feature matrix of messages given by their ``_blocks``."""
         columns = []
@@ -107,8 +113,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 else:
                     rows.append(scipy.sparse.csr_matrix(value))
             block = scipy.sparse.vstack(rows).tocsr().astype(np.float64)
-            if kind == SPARSE:  # in place over the stored values only (a message has a handful)
-                block.data = (1.0 + np.log(np.maximum(block.data, 1e-12))) * self.idf[origin][block.indices]
+            block.data = self._weigh(origin, kind, block.data, block.indices)
             norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1))).ravel()
             norms[norms == 0] = 1.0
             columns.append(scipy.sparse.diags(1.0 / norms) @ block)
@@ -123,9 +128,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             value = found.get(origin)
             if value is not None and value.shape[-1] == width:
                 row = scipy.sparse.csr_matrix(value)
-                columns, data = row.indices, row.data.astype(np.float64)
-                if kind == SPARSE:
-                    data = (1.0 + np.log(np.maximum(data, 1e-12))) * self.idf[origin][columns]
+                columns = row.indices
+                data = self._weigh(origin, kind, row.data.astype(np.float64), columns)
                 norm = np.sqrt(np.dot(data, data))
                 if norm > 0:
                     scores += self.coef[:, offset + columns] @ (data / norm)

@@ -2,9 +2,9 @@
 
 - **Polarity** (:func:`polarity_terms`): the content words, each marked ``¬`` when a negation
   (ない, ぬ/ん, ず, にくい, づらい) follows it, plus one sign for the whole message: negative if any
-  evaluation word below is negative (several do not cancel), flipped once per negation. 「間違っていませんでした」 and
-  「間違っていました」 share every word but get opposite signs, so feedback can be told apart
-  from words the training data never paired with a negation.
+  evaluation word below is negative (several do not cancel), flipped once per negation.
+  「間違っていませんでした」 and 「間違っていました」 share every word but get opposite signs, so
+  feedback can be told apart from words the training data never paired with a negation.
 - **Sound** (:func:`sound_key`): the message as romaji of its Sudachi readings, long vowels
   shortened. 「事務曲」(a typo), 「じむきょく」 and "jimukyoku" all read *jimukyoku*, like 事務局.
 
@@ -69,7 +69,7 @@ def negated_words(doc) -> List[str]:
 def polarity(doc) -> str | None:
     """``POL+`` / ``POL-`` for a message with evaluation words, ``NEG`` for a negation without
     any, else None."""
-    sign, polar, negations = 1, False, 0
+    polar, negative, negations = False, False, 0
     for token in doc:
         if _is_negation(token):
             negations += 1
@@ -78,10 +78,10 @@ def polarity(doc) -> str | None:
         if word in POSITIVE:
             polar = True
         elif word in NEGATIVE:
-            polar, sign = True, -1  # negative words add up (👎 的外れ), they do not cancel
+            polar = negative = True  # negative words add up (👎 的外れ), they do not cancel
     if not polar:
         return "NEG" if negations else None
-    return "POL+" if sign * (-1) ** negations > 0 else "POL-"
+    return "POL-" if negative != (negations % 2 == 1) else "POL+"
 
 
 def polarity_terms(doc) -> List[str]:
