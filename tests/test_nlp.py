@@ -142,6 +142,41 @@ def test_typos_kana_and_romaji_sound_like_the_kanji(ginza):
     assert sound_key(ginza("参加者は何人")) == sound_key(ginza("sankasha wa nannin"))
 
 
+@pytest.mark.parametrize("romaji, kana", [
+    ("sumida-ku no happyou wa?", "すみだくのはっぴょうは?"),
+    ("Yoshikawa-shi no jinkou", "よしかわしのじんこう"),
+    ("jisshou jikken no kekka wa dou datta", "じっしょうじっけんのけっかはどうだった"),
+    ("tantou no kata wo onegai shimasu", "たんとうのかたをおねがいします"),
+    ("kon'ya", "こんや"), ("matcha", "まっちゃ"), ("machigatteru", "まちがってる"),
+    ("dai 7 kai soukai no basho", "だい 7 かいそうかいのばしょ"),
+    ("tokyo ni sumu", "ときょにすむ"), ("sinbun wo yomu", "しんぶんをよむ"),
+])
+def test_a_question_typed_in_romaji_is_read_in_kana(romaji, kana):
+    from bot.nlp.kana import romaji_to_kana
+
+    assert romaji_to_kana(romaji) == kana
+
+
+@pytest.mark.parametrize("text", [
+    "thank you", "hello", "good evening", "help me", "ok", "AIスタッフ", "MRIの発表", "ttyl", "7kai", "総会の会場",
+])
+def test_english_and_japanese_are_not_taken_for_romaji(text):
+    from bot.nlp.kana import romaji_to_kana
+
+    assert romaji_to_kana(text) is None
+
+
+def test_the_parser_reads_a_romaji_question_like_its_kana_spelling():
+    # the words, vectors and views of 「sumida-ku no happyou wa?」 are those of 「すみだくのはっぴょうは?」
+    from bot.nlp.components import GinzaNLP
+
+    nlp = GinzaNLP.create({}, None, None, None)
+    romaji = nlp._doc_for_text(nlp.provide().model, "Sumida-ku no happyou wa?")
+    kana = nlp._doc_for_text(nlp.provide().model, "すみだくのはっぴょうは?")
+    assert [t.text for t in romaji] == [t.text for t in kana]
+    assert "happyou" not in romaji.text
+
+
 def _guarded(text, intent, entities):
     from rasa.shared.nlu.training_data.message import Message
 
@@ -182,7 +217,7 @@ def test_a_message_is_scored_with_the_weighting_the_classifier_was_trained_on():
     state = {"layout": layout, "classes": ["a", "b", "c"], "coef": rng.normal(size=(3, 71)),
              "intercept": rng.normal(size=3), "idf": {"words:sparse": rng.uniform(1, 4, 40),
                                                       "sound:sparse": rng.uniform(1, 4, 25)}}
-    classifier = LinearIntentClassifier({}, None, None, state)
+    classifier = LinearIntentClassifier({"weights": {"sound": 2.0}}, None, None, state)
     messages = []
     for _ in range(5):
         found = {"words:sparse": scipy.sparse.random(1, 40, density=0.1, random_state=rng, format="coo") * 3,
@@ -190,6 +225,10 @@ def test_a_message_is_scored_with_the_weighting_the_classifier_was_trained_on():
         if rng.random() < 0.7:
             found["sound:sparse"] = scipy.sparse.random(1, 25, density=0.2, random_state=rng, format="coo")
         messages.append(found)
-    trained = np.asarray(classifier._matrix(messages) @ state["coef"].T) + state["intercept"]
+    matrix = classifier._matrix(messages)
+    trained = np.asarray(matrix @ state["coef"].T) + state["intercept"]
     scored = np.vstack([classifier._scores(found) for found in messages])
     assert np.allclose(trained, scored)
+    # each block has unit length, times its weight: the sound block counts double
+    lengths = np.sqrt(np.asarray(matrix.multiply(matrix)[:, 46:].sum(axis=1))).ravel()
+    assert np.allclose(lengths, [2.0 if "sound:sparse" in found else 0.0 for found in messages])

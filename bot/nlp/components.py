@@ -41,6 +41,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlp.entities import GAZETTEER_ENTITIES, extract, gazetteer_entries
 from bot.nlp.gazetteer import Gazetteer
+from bot.nlp.kana import romaji_to_kana
 from bot.nlp.normalize import is_readable_question, normalize
 from bot.nlp.views import char_ngrams, polarity_terms, sound_key
 from bot import rasa_fixes
@@ -82,7 +83,9 @@ class JapaneseNormalizer(GraphComponent):
     model_from="GinzaNLP",
 )
 class GinzaNLP(SpacyNLP):
-    """SpacyNLP for GiNZA: tokenizer and vectors only (see module docstring)."""
+    """SpacyNLP for GiNZA: tokenizer and vectors only (see module docstring). A message typed in
+    romaji is parsed in kana (:func:`bot.nlp.kana.romaji_to_kana`), so its words, vectors and views
+    are those of the Japanese it spells; entities are still read from the text as typed."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -100,6 +103,10 @@ class GinzaNLP(SpacyNLP):
         config = {**cls.get_default_config(), **config}
         language = spacy.load(config["model"], exclude=list(config["exclude"]))
         return cls(SpacyModel(model=language, model_name=config["model"]), config)
+
+    def _preprocess_text(self, text: Optional[Text]) -> Text:
+        text = super()._preprocess_text(text)
+        return romaji_to_kana(text) or text
 
 
 VIEWS = {
