@@ -4,7 +4,9 @@ Each featurizer's sparse sentence features form one block, weighted like a searc
 words: sublinear term frequency (1 + log tf), inverse document frequency from the training data,
 then unit length per block. The dense sentence vector (GiNZA word vectors) is scaled to unit length
 too. So a rare, telling term (「間違って」 with its negation, the polarity sign, a sound n-gram)
-counts for more than frequent ones, and no block outweighs the others by its size.
+counts for more than frequent ones, and no block outweighs the others by its size. ``weights`` then
+scales whole blocks by their featurizer's ``alias`` (``weights: {sound: 2.0}``), for a view that
+cross-validation shows deserves more say.
 
 The model is a linear SVM (``classifier: svm``, one-vs-rest, squared hinge, classes weighted
 inversely to their size so that the large, varied ``out_of_scope`` does not absorb rare phrasings) or a
@@ -73,7 +75,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"classifier": "svm", "C": 0.3, "class_weight": "balanced", "max_iter": 3000, "ranking_length": 10}
+        return {"classifier": "svm", "C": 0.3, "class_weight": "balanced", "max_iter": 3000, "ranking_length": 10,
+                "weights": {}}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  state: Optional[Dict[str, Any]] = None) -> None:
@@ -101,6 +104,10 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             return data
         return (1.0 + np.log(np.maximum(data, 1e-12))) * self.idf[origin][columns]
 
+    def _block_weight(self, origin: str) -> float:
+        """The configured weight of a block, by the alias of the featurizer that made it (default 1)."""
+        return float((self.config.get("weights") or {}).get(origin.rsplit(":", 1)[0], 1.0))
+
     def _matrix(self, blocks: List[Dict[str, Any]]) -> scipy.sparse.csr_matrix:
         """The weighted feature matrix of messages given by their ``_blocks``."""
         columns = []
@@ -116,7 +123,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             block.data = self._weigh(origin, kind, block.data, block.indices)
             norms = np.sqrt(np.asarray(block.multiply(block).sum(axis=1))).ravel()
             norms[norms == 0] = 1.0
-            columns.append(scipy.sparse.diags(1.0 / norms) @ block)
+            columns.append(scipy.sparse.diags(self._block_weight(origin) / norms) @ block)
         return scipy.sparse.hstack(columns).tocsr()
 
     def _scores(self, found: Dict[str, Any]) -> np.ndarray:
@@ -132,7 +139,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 data = self._weigh(origin, kind, row.data.astype(np.float64), columns)
                 norm = np.sqrt(np.dot(data, data))
                 if norm > 0:
-                    scores += self.coef[:, offset + columns] @ (data / norm)
+                    scores += self.coef[:, offset + columns] @ (data * (self._block_weight(origin) / norm))
             offset += width
         return scores
 
