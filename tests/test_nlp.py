@@ -177,6 +177,54 @@ def test_the_parser_reads_a_romaji_question_like_its_kana_spelling():
     assert "happyou" not in romaji.text
 
 
+@pytest.mark.parametrize("text", ["第7回総会の会場はどこですか?", "ok, 7 thanks!", "吉川市 a", "sumida-ku no happyou wa?"])
+def test_word_and_character_views_count_like_rasas_count_vectors(ginza, text):
+    from collections import Counter
+
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from bot.nlp.views import _lemmas, character_terms, word_terms
+
+    doc = ginza(text.lower())
+    joined = _lemmas(doc)  # the lemmas Rasa's tokenizer hands CountVectorsFeaturizer, numbers as __number__
+    assert "7" not in joined.split()
+    words = CountVectorizer(token_pattern=r"(?u)\b\w+\b").build_analyzer()(joined)
+    characters = CountVectorizer(analyzer="char_wb", ngram_range=(1, 3)).build_analyzer()(joined)
+    assert word_terms(doc) == words
+    assert Counter(character_terms(doc)) == Counter(characters)
+
+
+def test_a_view_counts_the_terms_it_never_saw_in_its_last_column(ginza, tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.constants import SPACY_DOCS
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlp.components import ViewFeaturizer
+
+    def message(text):
+        return Message(data={"text": text, SPACY_DOCS["text"]: ginza(text)})
+
+    featurizer = ViewFeaturizer({**ViewFeaturizer.get_default_config(), "view": "words"}, LocalModelStorage(tmp_path), Resource("words"),
+                                ExecutionContext(GraphSchema({}), node_name="words"))
+    featurizer.train(TrainingData([message("総会の会場"), message("会場はどこ")]))
+    width = len(featurizer.vocabulary) + 1
+
+    def row(text):
+        found = message(text)
+        featurizer.process([found])
+        sentence = found.get_sparse_features("text")[1].features.toarray().ravel()
+        assert sentence.shape == (width,)
+        return sentence
+
+    assert row("総会の会場")[-1] == 0  # every word known
+    unseen = row("総会の日程と天気")
+    assert unseen[-1] == 3  # 日程, と, 天気
+    assert unseen[featurizer.vocabulary["総会"]] == 1
+
+
 def _guarded(text, intent, entities):
     from rasa.shared.nlu.training_data.message import Message
 

@@ -1,4 +1,9 @@
-"""Two views of a GiNZA-parsed message that plain word and character counts miss.
+"""Views of a GiNZA-parsed message: its words and characters, and two that plain counts miss.
+
+- **Words** and **characters** (:func:`word_terms`, :func:`character_terms`): the lemmas of the
+  message (numbers as ``__NUMBER__``) and their character 1–3-grams inside word boundaries, as
+  Rasa's ``CountVectorsFeaturizer`` counts them; here so that a featurizer knows which of them it
+  has never seen (see ``ViewFeaturizer``).
 
 - **Polarity** (:func:`polarity_terms`): the content words, each marked ``¬`` when a negation
   (ない, ぬ/ん, ず, にくい, づらい) follows it, plus one sign for the whole message: negative if any
@@ -37,6 +42,29 @@ _NEGATORS = frozenset({"ず", "無い", "難い", "辛い"})
 _SKIP_POS = ("PUNCT", "SYM", "SPACE")
 _LATIN = re.compile(r"[a-z]")
 _PARTICLES = {"は": "wa", "へ": "e", "を": "o"}
+_NUMBER = re.compile(r"\b[0-9]+\b")
+_WORD = re.compile(r"(?u)\b\w+\b")
+
+
+def _lemmas(doc) -> str:
+    return " ".join(_NUMBER.sub("__NUMBER__", t.lemma_ or t.text).lower() for t in doc if t.text.strip())
+
+
+def word_terms(doc) -> List[str]:
+    return _WORD.findall(_lemmas(doc))
+
+
+def character_terms(doc) -> List[str]:
+    """Character 1–3-grams of each word padded with a space (scikit-learn's ``char_wb``)."""
+    out: List[str] = []
+    for word in _lemmas(doc).split():
+        padded = f" {word} "
+        for n in range(1, 4):
+            if n >= len(padded):
+                out.append(padded)  # the whole padded word, once
+                break
+            out.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+    return out
 
 
 def _is_negation(token) -> bool:
