@@ -117,6 +117,8 @@ def ginza():
     ("👍 助かった", "POL+"), ("申し分ない回答です", "POL+"), ("誤りはありませんでした", "POL+"),
     ("👎 的外れ", "POL-"), ("間違いだらけで最悪", "POL-"), ("不満はありません", "POL+"),
     ("総会には行けませんでした", "NEG"), ("総会の会場はどこですか", None), ("助かりました", None),
+    ("that answer wasn't helpful", "POL-"), ("that's not right", "POL-"), ("that's incorrect", "POL-"),
+    ("the answer is accurate", "POL+"), ("that's not wrong", "POL+"), ("it doesn't help", "NEG"),
 ])
 def test_the_polarity_of_an_evaluation_follows_its_negations(ginza, text, sign):
     from bot.nlp.views import polarity

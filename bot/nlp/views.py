@@ -28,12 +28,15 @@ POSITIVE = frozenset({
     "期待", "欲しい", "高評価", "大丈夫", "有益", "参考", "納得", "適切", "十分", "明確", "丁寧", "親切", "便利",
     "完璧", "最高", "素晴らしい", "優秀", "当たる", "的中", "ぴったり", "ばっちり", "どんぴしゃり", "グッジョブ",
     "ナイス", "パーフェクト", "コレクト", "グッド", "good", "ok", "nice", "great", "helpful", "useful", "👍",
+    # English as Sudachi normalizes it (right → ライト, exact → エグザクト) or as typed
+    "ライト", "トゥルー", "エグザクト", "exactly", "accurate", "クリア", "エクセレント", "グレート", "awesome",
 })
 NEGATIVE = frozenset({
     "違う", "違い", "間違う", "間違い", "誤り", "誤る", "誤答", "誤", "悪い", "不満", "不正確", "不正解", "不合格",
     "不十分", "不親切", "不適切", "不明", "的外れ", "外れる", "外れ", "ずれる", "出鱈目", "頓珍漢", "今一", "微妙",
     "問題", "申し分", "文句", "低評価", "駄目", "最悪", "酷い", "御粗末", "役立たず", "バッド", "bad", "ng", "wrong",
-    "useless", "👎",
+    "useless", "👎", "incorrect", "inaccurate", "フォールス", "unhelpful", "unclear", "confusing", "テリブル", "awful",
+    "プアー", "ナンセンス",
 })
 # words that only carry a predicate (いる, ある, くれる, なる, する …): a negation passes over them
 _CARRIERS = frozenset({"居る", "有る", "呉れる", "成る", "為る", "仕舞う", "貰う", "下さる", "頂く", "御座る", "来る",
@@ -67,11 +70,18 @@ def character_terms(doc) -> List[str]:
     return out
 
 
+_ENGLISH_NEGATORS = frozenset({"ノット", "ネバー", "ドント", "キャント"})  # not, never, don't, can't
+
+
 def _is_negation(token) -> bool:
     morph = str(token.morph)
     if "助動詞-ヌ" in morph or "助動詞-ナイ" in morph:
         return True
-    return token.norm_ == "ノット" or (token.i > 0 and token.norm_ in _NEGATORS)  # ノット: English "not"
+    if token.norm_ in _ENGLISH_NEGATORS:
+        return True
+    if token.text == "t" and token.i >= 2 and token.nbor(-1).text in ("'", "’") and token.nbor(-2).text.endswith("n"):
+        return True  # wasn't, doesn't: Sudachi splits them as wasn / ' / t
+    return token.i > 0 and token.norm_ in _NEGATORS
 
 
 def _is_function_word(token) -> bool:
