@@ -119,6 +119,7 @@ def ginza():
     ("総会には行けませんでした", "NEG"), ("総会の会場はどこですか", None), ("助かりました", None),
     ("that answer wasn't helpful", "POL-"), ("that's not right", "POL-"), ("that's incorrect", "POL-"),
     ("the answer is accurate", "POL+"), ("that's not wrong", "POL+"), ("it doesn't help", "NEG"),
+    ("that's right", "POL+"), ("ライトアップの場所は", None), ("クリアファイルは配られましたか", None),
 ])
 def test_the_polarity_of_an_evaluation_follows_its_negations(ginza, text, sign):
     from bot.nlp.views import polarity
@@ -151,7 +152,8 @@ def test_typos_kana_and_romaji_sound_like_the_kanji(ginza):
     ("tantou no kata wo onegai shimasu", "たんとうのかたをおねがいします"),
     ("kon'ya", "こんや"), ("matcha", "まっちゃ"), ("machigatteru", "まちがってる"),
     ("dai 7 kai soukai no basho", "だい 7 かいそうかいのばしょ"),
-    ("tokyo ni sumu", "ときょにすむ"), ("sinbun wo yomu", "しんぶんをよむ"),
+    ("toukyou ni sumu", "とうきょうにすむ"), ("sinbun wo yomu", "しんぶんをよむ"), ("shimbun", "しんぶん"),
+    ("ken-ichi", "けんいち"), ("kon’ya", "こんや"), ("Ōsaka desu", "おうさかです"), ("Gumma-ken", "ぐんまけん"),
 ])
 def test_a_question_typed_in_romaji_is_read_in_kana(romaji, kana):
     from bot.nlp.kana import romaji_to_kana
@@ -161,6 +163,7 @@ def test_a_question_typed_in_romaji_is_read_in_kana(romaji, kana):
 
 @pytest.mark.parametrize("text", [
     "thank you", "hello", "good evening", "help me", "ok", "AIスタッフ", "MRIの発表", "ttyl", "7kai", "総会の会場",
+    "see you", "awesome", "gotta go", "NISAって何", "fujitsu no AI", "naïve desu", "Wi-Fiのパスワードは",
 ])
 def test_english_and_japanese_are_not_taken_for_romaji(text):
     from bot.nlp.kana import romaji_to_kana
@@ -179,21 +182,38 @@ def test_the_parser_reads_a_romaji_question_like_its_kana_spelling():
     assert "happyou" not in romaji.text
 
 
-@pytest.mark.parametrize("text", ["第7回総会の会場はどこですか?", "ok, 7 thanks!", "吉川市 a", "sumida-ku no happyou wa?"])
-def test_word_and_character_views_count_like_rasas_count_vectors(ginza, text):
+@pytest.mark.parametrize("analyzer, view", [("word", "words"), ("char_wb", "characters")])
+def test_word_and_character_views_count_what_rasas_featurizer_counts(tmp_path, analyzer, view):
+    # the same messages through GinzaNLP, Rasa's SpacyTokenizer and a real CountVectorsFeaturizer
     from collections import Counter
 
-    from sklearn.feature_extraction.text import CountVectorizer
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.constants import SPACY_DOCS
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.nlp.views import _lemmas, character_terms, word_terms
+    from bot.nlp.components import VIEWS, GinzaNLP
 
-    doc = ginza(text.lower())
-    joined = _lemmas(doc)  # the lemmas Rasa's tokenizer hands CountVectorsFeaturizer, numbers as __number__
-    assert "7" not in joined.split()
-    words = CountVectorizer(token_pattern=r"(?u)\b\w+\b").build_analyzer()(joined)
-    characters = CountVectorizer(analyzer="char_wb", ngram_range=(1, 3)).build_analyzer()(joined)
-    assert word_terms(doc) == words
-    assert Counter(character_terms(doc)) == Counter(characters)
+    nlp = GinzaNLP.create({}, None, None, None)
+    tokenizer = SpacyTokenizer(SpacyTokenizer.get_default_config())
+    texts = ["第7回総会の会場はどこですか?", "OK, 7 thanks!", "吉川市 a", "sumida-ku no happyou wa?", "事務局の電話番号を教えて"]
+    messages = [Message(data={"text": t, "intent": "x"}) for t in texts]
+    nlp.process(messages, nlp.provide())
+    tokenizer.process(messages)
+    config = {**CountVectorsFeaturizer.get_default_config(), "analyzer": analyzer, "min_ngram": 1,
+              "max_ngram": 3 if analyzer == "char_wb" else 1}
+    counter = CountVectorsFeaturizer.create(config, LocalModelStorage(tmp_path), Resource(view),
+                                            ExecutionContext(GraphSchema({}), node_name=view))
+    counter.train(TrainingData(messages))
+    vocabulary = {i: term for term, i in counter.vectorizers["text"].vocabulary_.items()}
+    for message in messages:
+        row = counter.vectorizers["text"].transform([" ".join(counter._get_processed_message_tokens_by_attribute(message))])
+        rasas = Counter({vocabulary[i]: int(n) for i, n in zip(row.indices, row.data)})
+        assert Counter(VIEWS[view](message.get(SPACY_DOCS["text"]))) == rasas, message.get("text")
 
 
 def test_a_view_counts_the_terms_it_never_saw_in_its_last_column(ginza, tmp_path):
@@ -225,6 +245,36 @@ def test_a_view_counts_the_terms_it_never_saw_in_its_last_column(ginza, tmp_path
     unseen = row("総会の日程と天気")
     assert unseen[-1] == 3  # 日程, と, 天気
     assert unseen[featurizer.vocabulary["総会"]] == 1
+
+
+def test_a_name_late_in_a_romaji_message_still_marks_its_lookup_table(tmp_path):
+    # the tokens come from the kana reading, shorter than the text as typed; the mark must not be lost
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlp.components import GinzaNLP, LookupFeaturizer
+
+    nlp = GinzaNLP.create({}, None, None, None)
+    tokenizer = SpacyTokenizer(SpacyTokenizer.get_default_config())
+    config = {**LookupFeaturizer.get_default_config(), "use_word_boundaries": False, "case_sensitive": False}
+    featurizer = LookupFeaturizer.create(config, LocalModelStorage(tmp_path), Resource("lookups"),
+                                         ExecutionContext(GraphSchema({}), node_name="lookups"))
+    featurizer.train(TrainingData(lookup_tables=[{"name": "municipality", "elements": ["墨田区", "sumida-ku"]}]))
+
+    def marked(text):
+        message = Message(data={"text": text})
+        nlp.process([message], nlp.provide())
+        tokenizer.process([message])
+        featurizer.process([message])
+        return message.get_sparse_features("text")[1].features.toarray().ravel().tolist()
+
+    assert marked("happyou shita no wa sumida-ku desu ka") == [1.0]
+    assert marked("墨田区の発表") == [1.0]
+    assert marked("happyou shita no wa doko desu ka") == [0.0]
 
 
 def _guarded(text, intent, entities):

@@ -4,10 +4,14 @@
   before anything else sees it.
 - ``GinzaNLP``: Rasa's ``SpacyNLP`` loading GiNZA (``ja_ginza``) with only its tokenizer (Sudachi)
   and static word vectors; the parser and NER are excluded because the bot does not use them and
-  they cost ~25 ms per message (0.3 ms without them, measured here).
+  they cost ~25 ms per message (0.3 ms without them, measured here). A message typed in romaji is
+  parsed in kana (``bot/nlp/kana.py``).
+- ``LookupFeaturizer``: Rasa's ``RegexFeaturizer`` for lookup tables, marking a table found anywhere in
+  the text (also where a romaji message's kana tokens do not reach).
 - ``ViewFeaturizer``: sparse sentence features from one view of the parsed message
-  (``bot/nlp/views.py``): negation-marked words and the polarity of an evaluation, or the sound
-  of the message in romaji (character n-grams), so typos, kana and romaji read like the kanji.
+  (``bot/nlp/views.py``): word lemmas, their character n-grams, negation-marked words and the
+  polarity of an evaluation, or the sound of the message in romaji (character n-grams), so typos,
+  kana and romaji read like the kanji; each with a column for terms training never saw.
 - ``KBEntityExtractor``: finds known names (lookup tables generated from the knowledge base, question
   cues kept in ``data/nlu/attributes.yml``) by leftmost-longest match, maps them to canonical values
   with the training data's synonyms, and reads assembly numbers and local-government codes.
@@ -18,6 +22,7 @@ import re
 from collections import Counter
 from typing import Any, Dict, List, Optional, Text
 
+import numpy as np
 import rasa.shared.utils.io
 import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -26,6 +31,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
 from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
@@ -106,8 +112,27 @@ class GinzaNLP(SpacyNLP):
         return cls(SpacyModel(model=language, model_name=config["model"]), config)
 
     def _preprocess_text(self, text: Optional[Text]) -> Text:
-        text = super()._preprocess_text(text)
-        return romaji_to_kana(text) or text
+        # before lower-casing: a word in capitals (NISA, AI) is an acronym, not romaji
+        return super()._preprocess_text((romaji_to_kana(text) if text else None) or text)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class LookupFeaturizer(RegexFeaturizer):
+    """Rasa's ``RegexFeaturizer`` whose sentence feature marks every lookup table found in the text.
+
+    Rasa's marks a table only when a match overlaps a token. The tokens of a romaji message come
+    from its kana reading (``GinzaNLP``), shorter than the text as typed, so a name late in
+    「happyou shita no wa sumida-ku desu ka」 touched no token and its mark was lost.
+    """
+
+    def _features_for_patterns(self, message: Message, attribute: Text):
+        sequence, sentence = super()._features_for_patterns(message, attribute)
+        text = message.get(attribute)
+        if sentence is None or attribute != TEXT or not isinstance(text, str):
+            return sequence, sentence
+        flags = 0 if self.case_sensitive else re.IGNORECASE
+        found = [1.0 if re.search(p["pattern"], text, flags=flags) else 0.0 for p in self.known_patterns]
+        return sequence, scipy.sparse.coo_matrix(np.array([found]))
 
 
 VIEWS = {

@@ -8,6 +8,7 @@ o / wo is the particle は / へ / を. The syllable table is :mod:`bot.nlp.roma
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from typing import Dict, Optional
 
@@ -17,12 +18,19 @@ _PARTICLES = {"wa": "は", "e": "へ", "o": "を", "wo": "を"}
 _EXTRA = {  # other spellings of the same syllables (Kunrei-shiki, IME input)
     "si": "シ", "ti": "チ", "tu": "ツ", "hu": "フ", "zi": "ジ", "di": "ヂ", "du": "ヅ", "wo": "ヲ", "nn": "ン",
     "fa": "ファ", "fi": "フィ", "fe": "フェ", "fo": "フォ",
-    "je": "ジェ", "che": "チェ", "she": "シェ", "ti-": "ティ", "thi": "ティ", "di-": "ディ", "dhi": "ディ", "wi": "ウィ",
+    "je": "ジェ", "che": "チェ", "she": "シェ", "thi": "ティ", "dhi": "ディ", "wi": "ウィ",
     "we": "ウェ", "va": "ヴァ", "vi": "ヴィ", "ve": "ヴェ", "vo": "ヴォ",
 }
 _WORD = re.compile(r"[a-z][a-z'-]*")
 _VOWELS = set("aiueo")
 MIN_LETTERS = 4  # shorter messages ("ok", "hi", "no") are too often English to guess
+_MACRONS = str.maketrans({"ā": "aa", "ī": "ii", "ū": "uu", "ē": "ei", "ō": "ou", "â": "aa", "û": "uu", "ô": "ou",
+                          "’": "'", "‘": "'"})
+# English words that also spell romaji syllables; a message with one of them is English ("see you")
+ENGLISH = frozenset("""
+see ya gotta awesome fine nope sure same name take make come home some one done gone time are here more me we he
+she hope nice cute bye wine fire game note site page code type mode none nine online mobile ok okay yes wifi wi-fi
+""".split())
 
 
 @lru_cache(maxsize=1)
@@ -41,8 +49,6 @@ def _syllables() -> Dict[str, str]:
                 table.setdefault(head + vowel, kana + small)
                 if stem in ("j", "ch"):
                     table.setdefault(stem + "y" + vowel, kana + small)  # jya, chya
-                if stem == "z":
-                    table.setdefault("j" + vowel, kana + small)
     for roman, kana in _EXTRA.items():
         table.setdefault(roman, kana)
     for kana, roman in (("シ", "sy"), ("チ", "ty"), ("ジ", "zy"), ("ジ", "jy")):
@@ -56,16 +62,19 @@ def _word_to_katakana(word: str) -> Optional[str]:
     table = _syllables()
     longest = max(map(len, table))
     out, i = [], 0
-    word = word.replace("-", "")
     while i < len(word):
         ch = word[i]
         nxt = word[i + 1] if i + 1 < len(word) else ""
-        if ch == "'":
+        if ch in "'-":
             i += 1
             continue
-        if ch == "n" and nxt == "'":  # kon'ya
+        if ch == "n" and nxt in ("'", "-"):  # kon'ya, ken-ichi
             out.append("ン")
             i += 2
+            continue
+        if ch == "m" and nxt and nxt in "bmp":  # shimbun, Gumma (Hepburn writes ン as m before b, m, p)
+            out.append("ン")
+            i += 1
             continue
         if ch == "n" and (not nxt or (nxt not in _VOWELS and nxt != "y")):
             out.append("ン")  # n before a consonant or at the end
@@ -99,13 +108,17 @@ def romaji_to_kana(text: str) -> Optional[str]:
 
     Words are joined without spaces, as Japanese is written; other characters stay as they are.
     """
-    words = list(_WORD.finditer(text.lower()))
-    if not words or sum(len(m.group()) for m in words) < MIN_LETTERS:
+    if re.search(r"(?<![A-Za-z])[A-Z]{2,}(?![a-z])", text):
+        return None  # an acronym (NISA, AI, FUJITSU) is no romaji
+    lowered = text.lower().translate(_MACRONS)
+    words = list(_WORD.finditer(lowered))
+    if not words or sum(ch.isalpha() for m in words for ch in m.group()) < MIN_LETTERS:
         return None
-    if any(ch.isascii() and ch.isalpha() for ch in _WORD.sub("", text.lower())):
+    if any(ch.isalpha() and "LATIN" in unicodedata.name(ch, "") for ch in _WORD.sub("", lowered)):
+        return None  # a Latin letter outside the words: an accented one (é), or a word not romaji at all
+    if any(m.group() in ENGLISH for m in words):
         return None
     pieces, last = [], 0
-    lowered = text.lower()
     for match in words:
         between = lowered[last:match.start()]
         pieces.append(between if between.strip() else "")

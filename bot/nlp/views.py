@@ -1,7 +1,7 @@
 """Views of a GiNZA-parsed message: its words and characters, and two that plain counts miss.
 
 - **Words** and **characters** (:func:`word_terms`, :func:`character_terms`): the lemmas of the
-  message (numbers as ``__NUMBER__``) and their character 1–3-grams inside word boundaries, as
+  message (numbers as ``__number__``) and their character 1–3-grams inside word boundaries, as
   Rasa's ``CountVectorsFeaturizer`` counts them; here so that a featurizer knows which of them it
   has never seen (see ``ViewFeaturizer``).
 
@@ -28,15 +28,17 @@ POSITIVE = frozenset({
     "期待", "欲しい", "高評価", "大丈夫", "有益", "参考", "納得", "適切", "十分", "明確", "丁寧", "親切", "便利",
     "完璧", "最高", "素晴らしい", "優秀", "当たる", "的中", "ぴったり", "ばっちり", "どんぴしゃり", "グッジョブ",
     "ナイス", "パーフェクト", "コレクト", "グッド", "good", "ok", "nice", "great", "helpful", "useful", "👍",
-    # English as Sudachi normalizes it (right → ライト, exact → エグザクト) or as typed
-    "ライト", "トゥルー", "エグザクト", "exactly", "accurate", "クリア", "エクセレント", "グレート", "awesome",
+    "exactly", "accurate", "awesome",
 })
+# English evaluation words as Sudachi normalizes them (right → ライト); counted only when typed in
+# Latin letters, since the katakana words mean other things too (ライトアップ, クリアファイル)
+ENGLISH_POSITIVE = frozenset({"ライト", "トゥルー", "エグザクト", "クリア", "エクセレント", "グレート"})
+ENGLISH_NEGATIVE = frozenset({"フォールス", "テリブル", "プアー", "ナンセンス"})
 NEGATIVE = frozenset({
     "違う", "違い", "間違う", "間違い", "誤り", "誤る", "誤答", "誤", "悪い", "不満", "不正確", "不正解", "不合格",
     "不十分", "不親切", "不適切", "不明", "的外れ", "外れる", "外れ", "ずれる", "出鱈目", "頓珍漢", "今一", "微妙",
     "問題", "申し分", "文句", "低評価", "駄目", "最悪", "酷い", "御粗末", "役立たず", "バッド", "bad", "ng", "wrong",
-    "useless", "👎", "incorrect", "inaccurate", "フォールス", "unhelpful", "unclear", "confusing", "テリブル", "awful",
-    "プアー", "ナンセンス",
+    "useless", "👎", "incorrect", "inaccurate", "unhelpful", "unclear", "confusing", "awful",
 })
 # words that only carry a predicate (いる, ある, くれる, なる, する …): a negation passes over them
 _CARRIERS = frozenset({"居る", "有る", "呉れる", "成る", "為る", "仕舞う", "貰う", "下さる", "頂く", "御座る", "来る",
@@ -113,9 +115,10 @@ def polarity(doc) -> str | None:
             negations += 1
             continue
         word = token.norm_.lower()
-        if word in POSITIVE:
+        latin = bool(_LATIN.search(token.text.lower()))
+        if word in POSITIVE or (latin and word in ENGLISH_POSITIVE):
             polar = True
-        elif word in NEGATIVE:
+        elif word in NEGATIVE or (latin and word in ENGLISH_NEGATIVE):
             polar = negative = True  # negative words add up (👎 的外れ), they do not cancel
     if not polar:
         return "NEG" if negations else None
