@@ -23,6 +23,7 @@ import json
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
+import rasa.shared.utils.io
 import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -155,6 +156,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             for origin, value in found.items():
                 widths.setdefault(origin, value.shape[-1])
         self.layout = [[o, o.rsplit(":", 1)[1], widths[o]] for o in sorted(widths)]
+        aliases = {o.rsplit(":", 1)[0] for o in widths}
+        for name in sorted(set(self.config.get("weights") or {}) - aliases):
+            rasa.shared.utils.io.raise_warning(
+                f"LinearIntentClassifier: weights names '{name}', but no featurizer has that alias "
+                f"(the aliases are {', '.join(sorted(aliases))}); the weight is not used.")
         self.idf = {}
         for origin, kind, width in self.layout:
             if kind == SPARSE:
