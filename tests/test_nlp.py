@@ -276,6 +276,23 @@ def test_a_name_late_in_a_romaji_message_still_marks_its_lookup_table(tmp_path):
     assert marked("墨田区の発表") == [1.0]
     assert marked("happyou shita no wa doko desu ka") == [0.0]
 
+    # where tokens and text agree, its token and sentence marks are Rasa's
+    from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
+
+    rasas = RegexFeaturizer.create(config, LocalModelStorage(tmp_path / "rasa"), Resource("regex"),
+                                   ExecutionContext(GraphSchema({}), node_name="regex"))
+    rasas.known_patterns = featurizer.known_patterns
+    for text in ("墨田区と吉川市の発表", "すみだくの発表", "総会の会場"):
+        ours, theirs = Message(data={"text": text}), Message(data={"text": text})
+        for message in (ours, theirs):
+            nlp.process([message], nlp.provide())
+            tokenizer.process([message])
+        featurizer.process([ours])
+        rasas.process([theirs])
+        for kind in (0, 1):
+            assert (ours.get_sparse_features("text")[kind].features.toarray()
+                    == theirs.get_sparse_features("text")[kind].features.toarray()).all(), text
+
 
 def _guarded(text, intent, entities):
     from rasa.shared.nlu.training_data.message import Message
