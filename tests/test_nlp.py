@@ -321,6 +321,25 @@ def test_a_message_naming_a_subject_is_read_as_a_question(text, intent, entities
     assert _guarded(text, intent, entities) == expected
 
 
+@pytest.mark.parametrize("ranking, expected", [
+    # two questions close together, the best above the fallback threshold: answered
+    ([("ask_presentation", 0.50), ("ask_assembly", 0.46), ("out_of_scope", 0.02)], "ask_presentation"),
+    # a question close to small talk, or a best guess below the threshold: still not understood
+    ([("ask_presentation", 0.50), ("greet", 0.46)], "nlu_fallback"),
+    ([("ask_presentation", 0.40), ("ask_assembly", 0.38)], "nlu_fallback"),
+])
+def test_a_tie_between_two_questions_is_answered_not_given_up(ranking, expected):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlp.components import QuestionTieBreaker
+
+    fallback = {"name": "nlu_fallback", "confidence": 0.45}
+    message = Message(data={"text": "どれくらい削減できたの？", "intent": fallback,
+                            "intent_ranking": [fallback] + [{"name": n, "confidence": c} for n, c in ranking]})
+    QuestionTieBreaker().process([message])
+    assert message.get("intent")["name"] == expected
+
+
 def test_a_message_is_scored_with_the_weighting_the_classifier_was_trained_on():
     # process() scores one message from its stored values; training weighs whole matrices. Both must agree,
     # or the model would see other features in use than in training.

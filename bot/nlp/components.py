@@ -313,6 +313,38 @@ _ASKS = re.compile(r"(\?|？|か|かな|かね|の|っけ)[\s。．.!！]*$")  #
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class QuestionTieBreaker(GraphComponent):
+    """A tie between two kinds of question is no reason to give up: after the FallbackClassifier.
+
+    When the FallbackClassifier answered ``nlu_fallback`` only because the best two intents were
+    close (the best is above its threshold) and both are questions (ask_*), the best is kept. Every
+    question intent goes to the same answer action, which reads the subject and the question cue
+    from the message and the conversation, so 「どれくらい削減できたの？」 after a presentation is
+    answered instead of offering もしかして buttons. A low-confidence message still falls back.
+    """
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "QuestionTieBreaker":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME:
+                continue
+            ranked = [r for r in message.get(INTENT_RANKING_KEY) or []
+                      if r.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME]
+            if len(ranked) < 2 or not all(str(r.get(INTENT_NAME_KEY, "")).startswith("ask_") for r in ranked[:2]):
+                continue
+            if ranked[0].get(PREDICTED_CONFIDENCE_KEY, 0.0) < intent.get(PREDICTED_CONFIDENCE_KEY, 1.0):
+                continue  # below the fallback threshold: not a tie, a message not understood
+            message.set(INTENT, {INTENT_NAME_KEY: ranked[0][INTENT_NAME_KEY],
+                                 PREDICTED_CONFIDENCE_KEY: ranked[0][PREDICTED_CONFIDENCE_KEY]}, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class SubjectIntentGuard(GraphComponent):
     """Small talk that names a subject of the knowledge base is a question (「じゃあ第7回は？」), and
     so is a rating that names one and asks something (「吉川市は埼玉県で合ってる？」,
