@@ -321,6 +321,23 @@ def test_a_message_naming_a_subject_is_read_as_a_question(text, intent, entities
     assert _guarded(text, intent, entities) == expected
 
 
+def test_a_tie_between_a_rating_that_asks_about_a_subject_and_a_question_is_a_question():
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlp.components import SubjectIntentGuard
+
+    fallback = {"name": "nlu_fallback", "confidence": 0.45}
+    ranking = [fallback, {"name": "feedback_bad", "confidence": 0.451}, {"name": "ask_presentation", "confidence": 0.41}]
+    entities = [{"entity": "topic", "value": "地域ポイント"}]
+    asked = Message(data={"text": "マイナンバカードがないと地域ポイント使えない？", "intent": fallback,
+                          "intent_ranking": ranking, "entities": entities})
+    rated = Message(data={"text": "地域ポイントの回答は間違ってる", "intent": fallback,
+                          "intent_ranking": ranking, "entities": entities})
+    SubjectIntentGuard().process([asked, rated])
+    assert asked.get("intent")["name"] == "ask_presentation"
+    assert rated.get("intent")["name"] == "nlu_fallback"  # no question: the tie stays unresolved
+
+
 @pytest.mark.parametrize("ranking, expected", [
     # two questions close together, the best above the fallback threshold: answered
     ([("ask_presentation", 0.50), ("ask_assembly", 0.46), ("out_of_scope", 0.02)], "ask_presentation"),

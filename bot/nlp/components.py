@@ -362,7 +362,14 @@ class SubjectIntentGuard(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            intent = message.get(INTENT) or {}
+            name = intent.get(INTENT_NAME_KEY)
+            if name == DEFAULT_NLU_FALLBACK_INTENT_NAME:
+                # a fallback for a tie (the best above the threshold) is judged by its best candidate
+                ranked = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
+                if not ranked or ranked[0].get(PREDICTED_CONFIDENCE_KEY, 0.0) < intent.get(PREDICTED_CONFIDENCE_KEY, 1.0):
+                    continue
+                name = ranked[0].get(INTENT_NAME_KEY)
             if not (name in SMALL_TALK or (name in FEEDBACK and _ASKS.search(message.get(TEXT) or ""))):
                 continue
             if not any(e.get("entity") in SUBJECT_ENTITIES for e in message.get(ENTITIES) or []):
