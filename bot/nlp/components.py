@@ -312,6 +312,20 @@ FEEDBACK = {"feedback_good", "feedback_bad"}
 _ASKS = re.compile(r"(\?|？|か|かな|かね|の|っけ)[\s。．.!！]*$")  # a message that ends like a question
 
 
+def _tied_candidates(message: Message) -> Optional[List[Dict[str, Any]]]:
+    """The classifier's ranking when the FallbackClassifier said ``nlu_fallback`` only because the best
+    two were close (the best is above its threshold); None for any other message, including one
+    whose best guess is below the threshold (not a tie: a message not understood)."""
+    intent = message.get(INTENT) or {}
+    if intent.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME:
+        return None
+    ranked = [r for r in message.get(INTENT_RANKING_KEY) or []
+              if r.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME]
+    if not ranked or ranked[0].get(PREDICTED_CONFIDENCE_KEY, 0.0) < intent.get(PREDICTED_CONFIDENCE_KEY, 1.0):
+        return None
+    return ranked
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class QuestionTieBreaker(GraphComponent):
     """A tie between two kinds of question is no reason to give up: after the FallbackClassifier.
@@ -330,15 +344,10 @@ class QuestionTieBreaker(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            intent = message.get(INTENT) or {}
-            if intent.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME:
+            ranked = _tied_candidates(message)
+            if not ranked or len(ranked) < 2 or not all(
+                    str(r.get(INTENT_NAME_KEY, "")).startswith("ask_") for r in ranked[:2]):
                 continue
-            ranked = [r for r in message.get(INTENT_RANKING_KEY) or []
-                      if r.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME]
-            if len(ranked) < 2 or not all(str(r.get(INTENT_NAME_KEY, "")).startswith("ask_") for r in ranked[:2]):
-                continue
-            if ranked[0].get(PREDICTED_CONFIDENCE_KEY, 0.0) < intent.get(PREDICTED_CONFIDENCE_KEY, 1.0):
-                continue  # below the fallback threshold: not a tie, a message not understood
             message.set(INTENT, {INTENT_NAME_KEY: ranked[0][INTENT_NAME_KEY],
                                  PREDICTED_CONFIDENCE_KEY: ranked[0][PREDICTED_CONFIDENCE_KEY]}, add_to_output=True)
         return messages
@@ -362,12 +371,10 @@ class SubjectIntentGuard(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            intent = message.get(INTENT) or {}
-            name = intent.get(INTENT_NAME_KEY)
+            name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             if name == DEFAULT_NLU_FALLBACK_INTENT_NAME:
-                # a fallback for a tie (the best above the threshold) is judged by its best candidate
-                ranked = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
-                if not ranked or ranked[0].get(PREDICTED_CONFIDENCE_KEY, 0.0) < intent.get(PREDICTED_CONFIDENCE_KEY, 1.0):
+                ranked = _tied_candidates(message)  # a fallback for a tie is judged by its best candidate
+                if not ranked:
                     continue
                 name = ranked[0].get(INTENT_NAME_KEY)
             if not (name in SMALL_TALK or (name in FEEDBACK and _ASKS.search(message.get(TEXT) or ""))):
