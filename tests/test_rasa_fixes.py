@@ -80,3 +80,78 @@ def test_a_broken_reply_is_rejected_like_rasa_rejects_it(reply):
         jsonschema.validate(reply, SCHEMA)
     assert raised.value.message.startswith(rasa_error.value.message)
     assert "Failed to validate Action server response" in raised.value.message
+
+
+def _serve_and_call(handler, calls):
+    """Runs an aiohttp server on a free port, makes ``calls(endpoint)`` against it, returns the result."""
+    import asyncio
+
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    async def main():
+        app = web.Application()
+        app.router.add_post("/webhook", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            return await calls(EndpointConfig(url=f"http://127.0.0.1:{port}/webhook", headers={"X-Guide": "madoguchi"}))
+        finally:
+            await runner.cleanup()
+
+    install()
+    return asyncio.run(main())
+
+
+def test_action_calls_reuse_one_connection_and_keep_rasas_headers():
+    from aiohttp import web
+
+    peers, headers = [], []
+
+    async def handler(request):
+        peers.append(request.transport.get_extra_info("peername"))
+        headers.append(request.headers.get("X-Guide"))
+        return web.json_response({"events": [], "responses": [{"text": f"{len(peers)}件目です。"}]})
+
+    async def calls(endpoint):
+        return [await endpoint.request(json={"next_action": "action_answer"}, method="post") for _ in range(3)]
+
+    replies = _serve_and_call(handler, calls)
+    assert [r["responses"][0]["text"] for r in replies] == ["1件目です。", "2件目です。", "3件目です。"]
+    assert len(set(peers)) == 1, peers  # one kept-alive connection, not one per call
+    assert headers == ["madoguchi"] * 3
+
+
+def test_a_connection_the_action_server_closed_is_not_reused():
+    from aiohttp import web
+
+    peers = []
+
+    async def handler(request):
+        peers.append(request.transport.get_extra_info("peername"))
+        # the server ends every connection after its reply, as a restarting action server would
+        return web.json_response({"events": [], "responses": []}, headers={"Connection": "close"})
+
+    async def calls(endpoint):
+        return [await endpoint.request(json={}, method="post") for _ in range(3)]
+
+    assert _serve_and_call(handler, calls) == [{"events": [], "responses": []}] * 3
+    assert len(set(peers)) == 3
+
+
+def test_an_error_status_still_raises_rasas_error():
+    from aiohttp import web
+    from rasa.utils.endpoints import ClientResponseError
+
+    async def handler(request):
+        return web.json_response({"action_name": "action_answer", "error": "no"}, status=400)
+
+    async def calls(endpoint):
+        with pytest.raises(ClientResponseError) as raised:
+            await endpoint.request(json={}, method="post")
+        return raised.value.status
+
+    assert _serve_and_call(handler, calls) == 400
