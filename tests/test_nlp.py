@@ -87,6 +87,9 @@ def test_short_cues_inside_katakana_words_do_not_match(gazetteer):
     # いつ folds to イツ, which is not a question inside スカイツリー; スミダク is still a name in katakana
     assert extract(gazetteer, "東京スカイツリーの高さは") == []
     assert [e["value"] for e in extract(gazetteer, "スミダクノハッピョウハ")] == ["墨田区"]
+    # いつ folds to いツ, which ends inside ツアー: 「いいツアーでした」 asks no date
+    assert extract(gazetteer, "いいツアーでした") == []
+    assert [e["value"] for e in extract(gazetteer, "イツでしたか?")] == ["date"]
 
 
 def test_numbers_become_assembly_numbers_and_codes(gazetteer):

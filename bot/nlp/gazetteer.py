@@ -83,12 +83,16 @@ SHORT_MATCH = 3
 
 
 def _inside_katakana_word(text: str, start: int, end: int) -> bool:
-    """A short match written in katakana inside a longer katakana word (イツ in スカイツリー)."""
-    if end - start > SHORT_MATCH or not _KATAKANA_RE.match(text[start:end]):
+    """A short match inside a longer katakana word: written in katakana (イツ in スカイツリー), or
+    beginning or ending with a katakana letter of one (どコ in けどコンビニ)."""
+    if end - start > SHORT_MATCH:
         return False
     before = text[start - 1] if start > 0 else ""
     after = text[end] if end < len(text) else ""
-    return bool(_KATAKANA_RE.match(before) or _KATAKANA_RE.match(after))
+    if _KATAKANA_RE.match(text[start:end]):
+        return bool(_KATAKANA_RE.match(before) or _KATAKANA_RE.match(after))
+    return bool((_KATAKANA_RE.match(text[start]) and _KATAKANA_RE.match(before))
+                or (_KATAKANA_RE.match(text[end - 1]) and _KATAKANA_RE.match(after)))
 
 
 def _ascii_bounded(text: str, start: int, end: int) -> bool:
