@@ -7,7 +7,7 @@ import subprocess
 import yaml
 
 from bot.nlp.annotate import NLU_DIR, intent_files, plain, run
-from bot.nlp.normalize import normalize
+from bot.nlp.normalize import is_readable_question, normalize
 from bot.qa import load_cases
 from servers import BIN, REPO
 
@@ -42,6 +42,17 @@ def test_no_evaluation_question_is_in_the_training_data():
     leaked = [turn for qa in (PUBLIC_QA, OWN_QA) for case in load_cases(qa) for turn in case["turns"]
               if isinstance(turn, str) and key(turn) in training]
     assert leaked == []
+
+
+def test_every_example_without_text_says_what_the_guide_does_with_it():
+    # A message without letters or digits never reaches the classifier (NoTextClassifier): 👍 / 👎 rate
+    # the last answer, anything else (🤔) gets the fallback's 「文字で入力してください」. An example such
+    # as 「🤔」 labelled out_of_scope would teach an intent the guide never gives to that message.
+    from bot.nlp.components import RATING_EMOJI
+
+    contrary = [(f, intent, text) for f, intent, text in _examples()
+                if not is_readable_question(normalize(plain(text))) and RATING_EMOJI.get(plain(text).strip()) != intent]
+    assert contrary == []
 
 
 def test_every_attribute_cue_maps_to_one_attribute():
