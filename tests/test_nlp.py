@@ -297,6 +297,56 @@ def test_a_name_late_in_a_romaji_message_still_marks_its_lookup_table(tmp_path):
                     == theirs.get_sparse_features("text")[kind].features.toarray()).all(), text
 
 
+def test_word_lists_mark_either_kana_and_whole_latin_words_in_their_own_block(tmp_path):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.tokenizers.spacy_tokenizer import SpacyTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlp.components import GinzaNLP, LookupFeaturizer
+
+    nlp = GinzaNLP.create({}, None, None, None)
+    tokenizer = SpacyTokenizer(SpacyTokenizer.get_default_config())
+    data = TrainingData(lookup_tables=[
+        {"name": "municipality", "elements": ["墨田区"]},
+        {"name": "gratitude", "elements": ["サンキュー", "ty", "thank you"]},
+        {"name": "greeting", "elements": ["sup", "こんにちは"]},
+    ])
+
+    def featurizer(tables):
+        config = {**LookupFeaturizer.get_default_config(), "use_word_boundaries": False, "case_sensitive": False,
+                  "lexicons": ["gratitude", "greeting"], "tables": tables}
+        (tmp_path / tables).mkdir()
+        made = LookupFeaturizer.create(config, LocalModelStorage(tmp_path / tables), Resource(tables),
+                                       ExecutionContext(GraphSchema({}), node_name=tables))
+        made.train(data)
+        return made
+
+    lexicons, names = featurizer("lexicons"), featurizer("names")
+    assert [p["name"] for p in lexicons.known_patterns] == ["gratitude", "greeting"]
+    assert [p["name"] for p in names.known_patterns] == ["municipality"]
+
+    def marked(text, made=lexicons):
+        message = Message(data={"text": text})
+        nlp.process([message], nlp.provide())
+        tokenizer.process([message])
+        made.process([message])
+        return message.get_sparse_features("text")[1].features.toarray().ravel().tolist()
+
+    assert marked("さんきゅー!") == [1.0, 0.0]  # the list has サンキュー
+    assert marked("Thank you so much") == [1.0, 0.0]
+    assert marked("sup") == [0.0, 1.0]
+    assert marked("コンニチハ、墨田区の発表は?") == [0.0, 1.0]
+    # Latin words only whole: not in "support", "city" or "typhoon"
+    assert marked("support for the city after the typhoon") == [0.0, 0.0]
+    assert marked("墨田区の発表") == [0.0, 0.0]
+    assert marked("墨田区の発表", names) == [1.0]
+    with pytest.raises(ValueError):
+        featurizer("some")
+
+
 def _guarded(text, intent, entities):
     from rasa.shared.nlu.training_data.message import Message
 

@@ -55,6 +55,26 @@ def test_every_example_without_text_says_what_the_guide_does_with_it():
     assert contrary == []
 
 
+def test_no_lexicon_word_is_part_of_a_knowledge_base_name():
+    # 「内閣」 as an other event would mark 「内閣府の発表」 (内閣府 presented) as not ours
+    import re
+
+    from bot.nlp.components import lexicon_pattern
+    from bot.nlp.normalize import fold
+
+    def tables(path):
+        blocks = yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
+        return {b["lookup"]: [ln.strip()[2:] for ln in b["examples"].splitlines() if ln.strip()]
+                for b in blocks if "lookup" in b}
+
+    lexicons = tables(NLU_DIR / "lexicon.yml")
+    names = [fold(normalize(n)) for ns in tables(NLU_DIR / "generated" / "kb_lookups.yml").values() for n in ns]
+    assert len(lexicons) >= 5 and len(names) > 1000
+    clashes = {table: sorted({m.group(0) for n in names for m in re.finditer(lexicon_pattern(words), n)})
+               for table, words in lexicons.items()}
+    assert {t: c for t, c in clashes.items() if c} == {}
+
+
 def test_every_attribute_cue_maps_to_one_attribute():
     blocks = yaml.safe_load((NLU_DIR / "attributes.yml").read_text(encoding="utf-8"))["nlu"]
     lookup = [ln.strip()[2:] for b in blocks if b.get("lookup") == "attribute" for ln in b["examples"].splitlines() if ln.strip()]

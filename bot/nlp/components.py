@@ -49,7 +49,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlp.entities import GAZETTEER_ENTITIES, extract, gazetteer_entries
 from bot.nlp.gazetteer import Gazetteer
 from bot.nlp.kana import romaji_to_kana
-from bot.nlp.normalize import is_readable_question, normalize
+from bot.nlp.normalize import fold, is_readable_question, normalize
 from bot.nlp.views import char_ngrams, character_terms, polarity_terms, sound_key, word_terms
 from bot import rasa_fixes
 
@@ -125,6 +125,36 @@ class LookupFeaturizer(RegexFeaturizer):
     「happyou shita no wa sumida-ku desu ka」 touched no token and its mark was lost.
     """
 
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        # lexicons: lookup tables that are word lists (data/nlu/lexicon.yml), matched kana-insensitively,
+        # their Latin words only as whole words. tables: which lookup tables this featurizer marks,
+        # all, only the lexicons, or all but the lexicons (names), so each can be its own feature block.
+        return {**RegexFeaturizer.get_default_config(), "lexicons": [], "tables": "all"}
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        super().validate_config(config)
+        if config.get("tables", "all") not in TABLE_CHOICES:
+            raise ValueError(f"LookupFeaturizer: tables must be one of {TABLE_CHOICES}, not {config.get('tables')!r}")
+
+    def train(self, training_data: TrainingData) -> Resource:
+        lexicons = set(self._config.get("lexicons") or [])
+        tables = {t["name"]: t["elements"] for t in training_data.lookup_tables if t["name"] in lexicons}
+        for name in sorted(lexicons - set(tables)):
+            rasa.shared.utils.io.raise_warning(
+                f"LookupFeaturizer: lexicon '{name}' is not a lookup table of the training data; it marks nothing.")
+        resource = super().train(training_data)
+        keep = self._config.get("tables", "all")
+        self.known_patterns = [p for p in self.known_patterns
+                               if keep == "all" or (keep == "lexicons") == (p["name"] in lexicons)]
+        for pattern in self.known_patterns:
+            if pattern["name"] in tables:
+                pattern["pattern"] = lexicon_pattern(tables[pattern["name"]])
+                pattern["folded"] = True
+        self._persist()
+        return resource
+
     def _features_for_patterns(self, message: Message, attribute: Text):
         """Rasa's token and sentence marks, the sentence mark set by any match (each pattern is searched
         once: a lookup pattern over romaji names costs ~10 ms on a romaji message)."""
@@ -135,8 +165,10 @@ class LookupFeaturizer(RegexFeaturizer):
         flags = 0 if self.case_sensitive else re.IGNORECASE
         sequence = np.zeros([len(tokens), len(self.known_patterns)])
         sentence = np.zeros([1, len(self.known_patterns)])
+        folded = fold(text)  # same offsets as text
         for index, pattern in enumerate(self.known_patterns):
-            matches = [(m.start(), m.end()) for m in re.finditer(pattern["pattern"], text, flags=flags)]
+            searched = folded if pattern.get("folded") else text
+            matches = [(m.start(), m.end()) for m in re.finditer(pattern["pattern"], searched, flags=flags)]
             if matches and attribute == TEXT:
                 sentence[0, index] = 1.0
             for position, token in enumerate(tokens):
@@ -146,6 +178,19 @@ class LookupFeaturizer(RegexFeaturizer):
                     sequence[position, index] = 1.0
                 token.set("pattern", marks)
         return scipy.sparse.coo_matrix(sequence), scipy.sparse.coo_matrix(sentence)
+
+
+TABLE_CHOICES = ("all", "lexicons", "names")
+
+
+def lexicon_pattern(words: List[Text]) -> Text:
+    """A regex for any of ``words`` in a ``fold``-ed text; a word's Latin ends must be word ends."""
+    alternatives = []
+    for word in sorted({fold(normalize(w)) for w in words if w and w.strip()}, key=len, reverse=True):
+        start = r"(?<![a-z0-9'])" if re.match(r"[a-z0-9]", word) else ""
+        end = r"(?![a-z0-9'])" if re.search(r"[a-z0-9]$", word) else ""
+        alternatives.append(start + re.escape(word) + end)
+    return "(" + "|".join(alternatives) + ")" if alternatives else "(?!)"
 
 
 VIEWS = {
