@@ -123,6 +123,8 @@ def ginza():
     ("that answer wasn't helpful", "POL-"), ("that's not right", "POL-"), ("that's incorrect", "POL-"),
     ("the answer is accurate", "POL+"), ("that's not wrong", "POL+"), ("it doesn't help", "NEG"),
     ("that's right", "POL+"), ("ライトアップの場所は", None), ("クリアファイルは配られましたか", None),
+    ("👎 正しくない", "POL-"), ("👎 答えになってない", "POL-"), ("👍 間違いなし", "POL+"), ("👍👎", None),
+    ("実際に役立つ情報でした", "POL+"), ("不足のない回答でした", "POL+"), ("ちゃいますやん", "POL-"),
 ])
 def test_the_polarity_of_an_evaluation_follows_its_negations(ginza, text, sign):
     from bot.nlp.views import polarity
