@@ -125,6 +125,7 @@ def ginza():
     ("that's right", "POL+"), ("ライトアップの場所は", None), ("クリアファイルは配られましたか", None),
     ("👎 正しくない", "POL-"), ("👎 答えになってない", "POL-"), ("👍 間違いなし", "POL+"), ("👍👎", None),
     ("実際に役立つ情報でした", "POL+"), ("不足のない回答でした", "POL+"), ("ちゃいますやん", "POL-"),
+    ("thumbs down", "POL-"), ("Thumbs up!", "POL+"), ("低評価です", "POL-"), ("高評価です", "POL+"),
 ])
 def test_the_polarity_of_an_evaluation_follows_its_negations(ginza, text, sign):
     from bot.nlp.views import polarity
@@ -299,6 +300,19 @@ def test_a_name_late_in_a_romaji_message_still_marks_its_lookup_table(tmp_path):
                     == theirs.get_sparse_features("text")[kind].features.toarray()).all(), text
 
 
+def test_the_cues_view_reads_what_a_message_names_and_asks_for(gazetteer):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.nlp.components import cue_terms
+
+    def cues(text):
+        return cue_terms(Message(data={"text": text, "entities": extract(gazetteer, normalize(text))}))
+
+    assert cues("墨田区の会場はいつ") == ["municipality", "attribute", "attribute=where", "attribute", "attribute=date"]
+    assert cues("イツでしたか") == cues("いつでしたか") == ["attribute", "attribute=date"]
+    assert cues("こんにちは") == []
+
+
 def test_word_lists_mark_either_kana_and_whole_latin_words_in_their_own_block(tmp_path):
     from rasa.engine.graph import ExecutionContext, GraphSchema
     from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -314,7 +328,7 @@ def test_word_lists_mark_either_kana_and_whole_latin_words_in_their_own_block(tm
     data = TrainingData(lookup_tables=[
         {"name": "municipality", "elements": ["墨田区"]},
         {"name": "gratitude", "elements": ["サンキュー", "ty", "thank you"]},
-        {"name": "greeting", "elements": ["sup", "こんにちは"]},
+        {"name": "greeting", "elements": ["sup", "こんにちは", "おはよう"]},
     ])
 
     def featurizer(tables):
@@ -340,6 +354,7 @@ def test_word_lists_mark_either_kana_and_whole_latin_words_in_their_own_block(tm
     assert marked("さんきゅー!") == [1.0, 0.0]  # the list has サンキュー
     assert marked("Thank you so much") == [1.0, 0.0]
     assert marked("sup") == [0.0, 1.0]
+    assert marked("ohayou gozaimasu") == [0.0, 1.0]  # a romaji message is also read in kana (おはよう…)
     assert marked("コンニチハ、墨田区の発表は?") == [0.0, 1.0]
     # Latin words only whole: not in "support", "city" or "typhoon"
     assert marked("support for the city after the typhoon") == [0.0, 0.0]

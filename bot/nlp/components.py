@@ -166,9 +166,14 @@ class LookupFeaturizer(RegexFeaturizer):
         sequence = np.zeros([len(tokens), len(self.known_patterns)])
         sentence = np.zeros([1, len(self.known_patterns)])
         folded = fold(text)  # same offsets as text
+        reading = None  # a romaji message's kana reading, for the word lists (「komando ichiran」 has コマンド)
         for index, pattern in enumerate(self.known_patterns):
             searched = folded if pattern.get("folded") else text
             matches = [(m.start(), m.end()) for m in re.finditer(pattern["pattern"], searched, flags=flags)]
+            if pattern.get("folded") and not matches and attribute == TEXT:
+                reading = fold(romaji_to_kana(text) or "") if reading is None else reading
+                if reading and re.search(pattern["pattern"], reading, flags=flags):
+                    sentence[0, index] = 1.0
             if matches and attribute == TEXT:
                 sentence[0, index] = 1.0
             for position, token in enumerate(tokens):
@@ -193,12 +198,25 @@ def lexicon_pattern(words: List[Text]) -> Text:
     return "(" + "|".join(alternatives) + ")" if alternatives else "(?!)"
 
 
+def cue_terms(message: Message) -> List[str]:
+    """What the message names and asks, from its entities (KBEntityExtractor runs before this view):
+    each entity type once per mention, and which attribute a question cue asks for. 「講演者は誰」 and
+    「登壇したのは誰?」 share ``attribute=speaker`` though they share no word."""
+    terms = []
+    for entity in message.get(ENTITIES) or []:
+        terms.append(str(entity.get("entity")))
+        if entity.get("entity") == "attribute":
+            terms.append(f"attribute={entity.get('value')}")
+    return terms
+
+
 VIEWS = {
     "words": word_terms,
     "characters": character_terms,
     "polarity": polarity_terms,
     "sound": lambda doc: list(char_ngrams(sound_key(doc), 3, 5)),
 }
+MESSAGE_VIEWS = {"cues": cue_terms}  # views of the message itself, not of its spaCy doc
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -222,13 +240,16 @@ class ViewFeaturizer(SparseFeaturizer, GraphComponent):
         super().__init__(execution_context.node_name, config)
         self._model_storage = model_storage
         self._resource = resource
-        self._terms = VIEWS[config["view"]]
+        view = config["view"]
+        self._terms = MESSAGE_VIEWS[view] if view in MESSAGE_VIEWS else VIEWS[view]
+        self._of_message = view in MESSAGE_VIEWS
         self.vocabulary = vocabulary or {}
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        if config.get("view") not in VIEWS:
-            raise ValueError(f"ViewFeaturizer: view must be one of {sorted(VIEWS)}, not {config.get('view')!r}")
+        if config.get("view") not in {**VIEWS, **MESSAGE_VIEWS}:
+            raise ValueError(f"ViewFeaturizer: view must be one of {sorted({**VIEWS, **MESSAGE_VIEWS})}, "
+                             f"not {config.get('view')!r}")
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -244,22 +265,24 @@ class ViewFeaturizer(SparseFeaturizer, GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         terms = sorted({term for example in training_data.training_examples
-                        for term in self._message_terms(example)})
+                        for term in self._message_terms(example) or []})
         self.vocabulary = {term: index for index, term in enumerate(terms)}
         with self._model_storage.write_to(self._resource) as directory:
             rasa.shared.utils.io.dump_obj_as_json_to_file(directory / "vocabulary.json", self.vocabulary)
         return self._resource
 
-    def _message_terms(self, message: Message) -> List[str]:
-        doc = message.get(SPACY_DOCS[TEXT])
-        return self._terms(doc) if doc is not None else []
+    def _message_terms(self, message: Message) -> Optional[List[str]]:
+        """The view's terms, None for a message without a parse (no text)."""
+        if message.get(SPACY_DOCS[TEXT]) is None:
+            return None
+        return self._terms(message) if self._of_message else self._terms(message.get(SPACY_DOCS[TEXT]))
 
     def _featurize(self, message: Message) -> None:
-        doc = message.get(SPACY_DOCS[TEXT])
-        if doc is None or not self.vocabulary:
+        terms = self._message_terms(message)
+        if terms is None or not self.vocabulary:
             return
         unknown = len(self.vocabulary)
-        counts = Counter(self.vocabulary.get(t, unknown) for t in self._terms(doc))
+        counts = Counter(self.vocabulary.get(t, unknown) for t in terms)
         columns = sorted(counts)
         sentence = scipy.sparse.coo_matrix(([float(counts[c]) for c in columns], ([0] * len(columns), columns)),
                                            shape=(1, unknown + 1))

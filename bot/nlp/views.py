@@ -25,7 +25,7 @@ from bot.nlp.romaji import short_vowels, to_romaji
 
 POSITIVE = frozenset({
     "正しい", "合う", "良い", "立つ", "満足", "正確", "的確", "正解", "合格", "通り", "分かる", "求める", "答える",
-    "期待", "欲しい", "高評価", "大丈夫", "役立つ", "有能", "満点", "有益", "参考", "納得", "適切", "十分", "明確", "丁寧", "親切", "便利",
+    "期待", "欲しい", "高評価", "高", "大丈夫", "役立つ", "有能", "満点", "有益", "参考", "納得", "適切", "十分", "明確", "丁寧", "親切", "便利",
     "完璧", "最高", "素晴らしい", "優秀", "当たる", "的中", "ぴったり", "ばっちり", "どんぴしゃり", "グッジョブ",
     "ナイス", "パーフェクト", "コレクト", "グッド", "good", "ok", "nice", "great", "helpful", "useful", "👍",
     "exactly", "accurate", "awesome",
@@ -37,7 +37,7 @@ ENGLISH_NEGATIVE = frozenset({"フォールス", "テリブル", "プアー", "�
 NEGATIVE = frozenset({
     "違う", "違い", "間違う", "間違い", "誤り", "誤る", "誤答", "誤", "悪い", "不満", "不正確", "不正解", "不合格",
     "不十分", "不親切", "不適切", "不明", "的外れ", "外れる", "外れ", "ずれる", "出鱈目", "頓珍漢", "今一", "微妙",
-    "問題", "申し分", "文句", "低評価", "不足", "糞", "がばがば", "ちゃう", "駄目", "最悪", "酷い", "御粗末", "役立たず", "バッド", "bad", "ng", "wrong",
+    "問題", "申し分", "文句", "低評価", "低", "不足", "糞", "がばがば", "ちゃう", "駄目", "最悪", "酷い", "御粗末", "役立たず", "バッド", "bad", "ng", "wrong",
     "useless", "👎", "incorrect", "inaccurate", "unhelpful", "unclear", "confusing", "awful",
 })
 # words that only carry a predicate (いる, ある, くれる, なる, する …): a negation passes over them
@@ -107,13 +107,16 @@ def negated_words(doc) -> List[str]:
 
 
 RATINGS = {"👍": "POL+", "👎": "POL-"}  # the rating buttons' emoji: their sign is not a word's to negate
+THUMBS_IN_WORDS = {"thumbs up": "POL+", "thumbs down": "POL-", "親指を上": "POL+", "親指を下": "POL-"}
 
 
 def polarity(doc) -> str | None:
     """``POL+`` / ``POL-`` for a message with evaluation words, ``NEG`` for a negation without
     any, else None. A message with 👍 or 👎 (one of them) has its sign: 「👎 正しくない」 rates the
     answer down, its negation does not turn the thumb up."""
+    lowered = doc.text.lower()
     thumbs = {RATINGS[ch] for ch in doc.text if ch in RATINGS}
+    thumbs |= {sign for words, sign in THUMBS_IN_WORDS.items() if words in lowered}
     if len(thumbs) == 1:
         return thumbs.pop()
     polar, negative, negations = False, False, 0
