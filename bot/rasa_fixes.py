@@ -133,6 +133,12 @@ def kept_session(self: EndpointConfig) -> Any:
     return _KeptOpen(session)
 
 
+async def close_kept_sessions() -> None:
+    """Closes the sessions kept for the running event loop (before the loop itself is closed)."""
+    for session in _sessions.pop(asyncio.get_running_loop(), {}).values():
+        await session.close()
+
+
 def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     EndpointConfig.session = kept_session  # type: ignore[method-assign]

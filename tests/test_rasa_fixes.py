@@ -19,7 +19,7 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
-from bot.rasa_fixes import ActionResponseCheck, install
+from bot.rasa_fixes import ActionResponseCheck, close_kept_sessions, install
 
 SCHEMA = RemoteAction.action_response_format_spec()
 GOOD_EVENTS = [
@@ -100,6 +100,7 @@ def _serve_and_call(handler, calls):
         try:
             return await calls(EndpointConfig(url=f"http://127.0.0.1:{port}/webhook", headers={"X-Guide": "madoguchi"}))
         finally:
+            await close_kept_sessions()
             await runner.cleanup()
 
     install()
