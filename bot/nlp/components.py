@@ -166,14 +166,16 @@ class LookupFeaturizer(RegexFeaturizer):
         sequence = np.zeros([len(tokens), len(self.known_patterns)])
         sentence = np.zeros([1, len(self.known_patterns)])
         folded = fold(text)  # same offsets as text
-        reading = None  # a romaji message's kana reading, for the word lists (「komando ichiran」 has コマンド)
+        # the text GinzaNLP parsed: a romaji message's kana reading, for the word lists
+        # (「komando ichiran」 has コマンド); the text itself for any other message
+        doc = message.get(SPACY_DOCS[attribute])
+        reading = fold(doc.text) if doc is not None else folded
         for index, pattern in enumerate(self.known_patterns):
             searched = folded if pattern.get("folded") else text
             matches = [(m.start(), m.end()) for m in re.finditer(pattern["pattern"], searched, flags=flags)]
-            if pattern.get("folded") and not matches and attribute == TEXT:
-                reading = fold(romaji_to_kana(text) or "") if reading is None else reading
-                if reading and re.search(pattern["pattern"], reading, flags=flags):
-                    sentence[0, index] = 1.0
+            if (pattern.get("folded") and not matches and attribute == TEXT and reading != folded
+                    and re.search(pattern["pattern"], reading, flags=flags)):
+                sentence[0, index] = 1.0
             if matches and attribute == TEXT:
                 sentence[0, index] = 1.0
             for position, token in enumerate(tokens):
