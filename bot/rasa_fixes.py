@@ -26,13 +26,12 @@ import weakref
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 import aiohttp
-
 import jsonschema
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import RemoteAction
-from rasa.shared.constants import DOCS_BASE_URL
 from rasa.core.constants import DEFAULT_REQUEST_TIMEOUT
+from rasa.shared.constants import DOCS_BASE_URL
 from rasa.utils.endpoints import EndpointConfig
 
 _validator: Optional[Any] = None

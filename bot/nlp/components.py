@@ -249,9 +249,9 @@ class ViewFeaturizer(SparseFeaturizer, GraphComponent):
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:
-        if config.get("view") not in {**VIEWS, **MESSAGE_VIEWS}:
-            raise ValueError(f"ViewFeaturizer: view must be one of {sorted({**VIEWS, **MESSAGE_VIEWS})}, "
-                             f"not {config.get('view')!r}")
+        names = sorted({*VIEWS, *MESSAGE_VIEWS})
+        if config.get("view") not in names:
+            raise ValueError(f"ViewFeaturizer: view must be one of {names}, not {config.get('view')!r}")
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
