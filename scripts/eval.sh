@@ -17,6 +17,7 @@ PY
   sleep 2
 done
 status=0
+echo "== custom actions: ${MADOGUCHI_ACTIONS:-inprocess} (MADOGUCHI_ACTIONS=inprocess|server)"
 echo "== public sample (../shared/eval/public_qa.yml)"
 .venv/bin/python bench/eval.py ../shared/eval/public_qa.yml --url "$URL" --fixed-text こんにちは || status=1
 echo "== own evaluation set (eval/madoguchi_qa.yml)"

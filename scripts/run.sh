@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Starts the action server, the Rasa server (REST, web chat socket.io, and LINE/Slack when configured)
-# and the web chat demo page, in the foreground; Ctrl-C stops them all.
+# Starts the Rasa server (REST, web chat socket.io, and LINE/Slack when configured) and the web chat demo
+# page, in the foreground; Ctrl-C stops them all. The custom actions run inside the Rasa server
+# (bot/action_runner.py); MADOGUCHI_ACTIONS=server runs them in a separate action server instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false  # no telemetry or error reports leave the machine
 RASA_PORT="${RASA_PORT:-5005}"
 ACTION_PORT="${ACTION_PORT:-5055}"
+ACTIONS="${MADOGUCHI_ACTIONS:-inprocess}"
+case "$ACTIONS" in
+  inprocess) ACTION_URL="inprocess:actions" ;;
+  server) ACTION_URL="http://localhost:${ACTION_PORT}/webhook" ;;
+  *) echo "MADOGUCHI_ACTIONS は inprocess か server です (指定: ${ACTIONS})" >&2; exit 2 ;;
+esac
 WEB_PORT="${WEB_PORT:-8080}"
 read -r -a CORS <<< "${MADOGUCHI_CORS:-http://localhost:${WEB_PORT} http://127.0.0.1:${WEB_PORT}}"
 mkdir -p var
@@ -18,19 +25,23 @@ else
 fi
 cat > var/endpoints.yml <<YAML
 action_endpoint:
-  url: "http://localhost:${ACTION_PORT}/webhook"
+  url: "${ACTION_URL}"
 tracker_store:
   type: bot.privacy.tracker_store.MaskingTrackerStore
   inner_store: sql
   url: "${TRACKER_URL}"
 YAML
 .venv/bin/madoguchi channels credentials --out var/credentials.yml
-.venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" &
-ACTION_PID=$!
 .venv/bin/python -m bot.web_server --port "$WEB_PORT" --rasa "http://localhost:${RASA_PORT}" &
-WEB_PID=$!
-trap 'kill "$ACTION_PID" "$WEB_PID" 2>/dev/null || true' EXIT INT TERM
-echo "Madoguchi: action server on http://localhost:${ACTION_PORT}/health"
+PIDS=("$!")
+if [ "$ACTIONS" = server ]; then
+  .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" &
+  PIDS+=("$!")
+  echo "Madoguchi: action server on http://localhost:${ACTION_PORT}/health"
+else
+  echo "Madoguchi: custom actions run inside the Rasa server"
+fi
+trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT INT TERM
 echo "Madoguchi: REST channel on http://localhost:${RASA_PORT}/webhooks/rest/webhook (starting; model loading takes a few seconds)"
 echo "Madoguchi: staff FAQ search on http://localhost:${RASA_PORT}/webhooks/faq_search/search?q=..."
 .venv/bin/rasa run --port "$RASA_PORT" --model models/madoguchi.tar.gz \

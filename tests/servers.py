@@ -1,4 +1,5 @@
-"""Starts the real action server and Rasa server for end-to-end tests (no mocks)."""
+"""Starts the real Rasa server for end-to-end tests (no mocks): the custom actions run inside it, as in
+`make run` (bot/action_runner.py), or in a real action server with ``actions="server"``."""
 from __future__ import annotations
 
 import json
@@ -36,11 +37,13 @@ def post_json(url: str, payload, timeout: float = 30.0, raw: bytes | None = None
 
 @dataclass
 class RasaStack:
-    """Action server + Rasa server (REST channel) on free ports, sharing one database URL."""
+    """Rasa server (REST channel) on a free port, with its actions in the process (``actions="inprocess"``,
+    as `make run`) or in an action server on another port (``actions="server"``), on one database URL."""
 
     workdir: Path
     db_url: str
     extra_env: dict = field(default_factory=dict)
+    actions: str = "inprocess"
     rasa_port: int = field(default_factory=free_port)
     action_port: int = field(default_factory=free_port)
     procs: list = field(default_factory=list)
@@ -79,8 +82,9 @@ class RasaStack:
         from bot.channels.credentials import write
 
         endpoints = self.workdir / "endpoints.yml"
+        action_url = "inprocess:actions" if self.actions == "inprocess" else f"http://127.0.0.1:{self.action_port}/webhook"
         endpoints.write_text(
-            f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
+            f'action_endpoint:\n  url: "{action_url}"\n'
             "tracker_store:\n  type: bot.privacy.tracker_store.MaskingTrackerStore\n  inner_store: sql\n"
             f'  url: "sqlite:///{self.tracker_db}"\n'
         )
@@ -94,7 +98,8 @@ class RasaStack:
     def start(self, timeout: float = 240.0, credentials: Path | None = None) -> "RasaStack":
         if not MODEL.exists():
             raise RuntimeError(f"{MODEL} がありません。`make train` で学習してください")
-        self.start_actions()
+        if self.actions == "server":
+            self.start_actions()
         self.start_rasa(credentials)
         self.wait_ready(timeout)
         return self
@@ -107,13 +112,20 @@ class RasaStack:
                     raise RuntimeError(f"server exited early ({proc.args[:3]}); see {self.workdir}")
             try:
                 status, body = post_json(self.webhook, {"sender": "readiness", "message": "こんにちは"}, timeout=5)
-                actions_up = urllib.request.urlopen(f"http://127.0.0.1:{self.action_port}/health", timeout=5).status == 200
+                actions_up = self.actions != "server" or urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.action_port}/health", timeout=5).status == 200
                 if status == 200 and json.loads(body) and actions_up:
                     return
             except (OSError, ValueError):
                 pass
             time.sleep(1.0)
         raise RuntimeError(f"servers not ready after {timeout:.0f}s; logs in {self.workdir}")
+
+    def log_texts(self) -> dict[str, str]:
+        """What each server wrote to its log so far (``rasa.log``, and ``actions.log`` with an action server)."""
+        for log in self.logs:
+            log.flush()
+        return {Path(log.name).name: Path(log.name).read_text(encoding="utf-8", errors="replace") for log in self.logs}
 
     def ask(self, text: str, sender: str = "tester") -> list[dict]:
         status, body = post_json(self.webhook, {"sender": sender, "message": text})
@@ -138,13 +150,13 @@ class RasaStack:
 
 
 @contextmanager
-def running_stack(workdir: Path, extra_env: dict | None = None):
+def running_stack(workdir: Path, extra_env: dict | None = None, actions: str = "inprocess"):
     """A knowledge base freshly built from data/kb (SQLite in ``workdir``) and the real servers on it."""
     from bot.kb.loader import load
 
     db_url = f"sqlite:///{workdir / 'kb.sqlite3'}"
     load(url=db_url)
-    servers = RasaStack(workdir, db_url, extra_env=dict(extra_env or {}))
+    servers = RasaStack(workdir, db_url, extra_env=dict(extra_env or {}), actions=actions)
     try:
         servers.start()
         yield servers

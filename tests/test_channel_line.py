@@ -1,4 +1,4 @@
-"""The LINE channel end to end: the real Rasa and action servers, a local fake of LINE's reply API.
+"""The LINE channel end to end: the real Rasa server and its actions, a local fake of LINE's reply API.
 
 Webhook bodies are shaped and signed as the LINE Messaging API documents them
 (https://developers.line.biz/en/reference/messaging-api/#webhook-event-objects). The fake LINE API
@@ -328,7 +328,7 @@ def test_a_body_of_several_megabytes_is_refused_and_the_server_keeps_serving(sta
 
 
 def test_no_secret_and_no_message_text_reaches_the_logs(stack):
-    logs = {name: (stack.workdir / name).read_text("utf-8", errors="replace") for name in ("rasa.log", "actions.log")}
+    logs = stack.log_texts()
     assert "LINE webhook" in logs["rasa.log"]  # the channel did log (event types and ids)
     for name, log in logs.items():
         assert CHANNEL_SECRET not in log, name

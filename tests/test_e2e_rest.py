@@ -1,11 +1,16 @@
-"""End to end over REST: the real Rasa server, the real action server, a freshly built database."""
+"""End to end over REST: the real Rasa server running the real actions, a freshly built database."""
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 
+from bot.dialogue.reply import APOLOGY
 from bot.qa import check, load_cases
 from servers import REPO, post_json, running_stack
 
@@ -137,3 +142,38 @@ def test_rest_webhook_survives_malformed_json(stack):
     status, _ = post_json(stack.webhook, None, raw=b'{"sender": "x", "message": ')
     assert 400 <= status < 500
     assert "天空劇場" in stack.reply_text("総会の会場は？", f"mal-{uuid.uuid4().hex[:6]}")
+
+
+# -- the actions run inside the Rasa server (bot/action_runner.py): a stalled one stalls no one else ----
+
+
+@contextmanager
+def knowledge_base_locked(stack):
+    """Another process holds the knowledge base's write lock (as a long `madoguchi kb build` would)."""
+    conn = sqlite3.connect(stack.workdir / "kb.sqlite3", isolation_level=None)
+    conn.execute("BEGIN EXCLUSIVE")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.close()
+
+
+def test_a_question_waiting_on_the_knowledge_base_holds_up_no_other_user(stack):
+    with knowledge_base_locked(stack) as lock, ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(stack.reply_text, "第7回総会の会場はどこですか", f"wait-{uuid.uuid4().hex[:6]}")
+        time.sleep(1.0)  # the question reaches its action, which waits for the lock (up to 5 s)
+        greeting = stack.reply_text("こんにちは", f"other-{uuid.uuid4().hex[:6]}")
+        assert greeting and not waiting.done()  # answered while the first question still waits
+        lock.execute("ROLLBACK")
+        assert "天空劇場" in waiting.result(timeout=60)  # and that one is answered once the lock goes
+
+
+def test_a_knowledge_base_locked_too_long_gets_the_apology_and_the_conversation_goes_on(stack):
+    sender = f"locked-{uuid.uuid4().hex[:6]}"
+    assert "吉川市" in stack.reply_text("吉川市の発表について教えて", sender)
+    with knowledge_base_locked(stack):
+        assert stack.reply_text("その発表者は？", sender) == APOLOGY  # the action gave up after 5 s
+    after = stack.reply_text("その発表者は？", sender)
+    assert "を発表したのは吉川市です" in after  # the subject of the first turn was kept

@@ -1,4 +1,4 @@
-"""The web chat widget in a real headless Chromium, against the real Rasa and action servers.
+"""The web chat widget in a real headless Chromium, against the real Rasa server and its actions.
 
 The demo page is served by ``python -m bot.web_server`` (the command ``make run`` uses); the widget
 talks to Rasa's socket.io channel cross-origin, so Rasa runs with ``--cors <page origin>``. The test

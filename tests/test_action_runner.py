@@ -1,0 +1,190 @@
+"""Custom actions run inside the Rasa process (bot/action_runner.py): the same replies as the real action
+server for the same calls, and every kind of failure handled as Rasa handles the action server's."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered, deserialise_events
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import EndpointConfig
+
+from bot import action_runner
+from bot.kb import db, loader
+from bot.nlp.normalize import normalize
+from servers import BIN, REPO, free_port, post_json
+
+DOMAIN = Domain.load(str(REPO / "domain.yml"))
+INPROCESS = EndpointConfig("inprocess:actions")
+FAULTY = EndpointConfig("inprocess:faulty_actions")  # tests/faulty_actions.py
+
+# (action, intent, message): two conversations of several turns, each turn on the previous turns' slots.
+CONVERSATIONS = [
+    [("action_answer", "ask_presentation", "吉川市の発表について教えて"),
+     ("action_answer", "ask_presentation", "その発表者は？"),
+     ("action_answer", "ask_presentation", "他には？"),
+     ("action_answer", "ask_assembly", "第7回総会の会場はどこですか")],
+    [("action_answer", "ask_municipality", "府中市の人口は？"),
+     ("action_out_of_scope", "out_of_scope", "明日の天気は？"),
+     ("action_help", "help", "何が聞けますか"),
+     ("action_default_fallback", "nlu_fallback", "マイナンバーカードの申請方法")],
+]
+
+
+@pytest.fixture(scope="module")
+def kb_url(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('runner_kb') / 'kb.sqlite3'}"
+    loader.load(url=url)
+    db.dispose_all()
+    return url
+
+
+@pytest.fixture
+def kb_env(kb_url, monkeypatch):
+    """This process's actions (the in-process runner) read the test knowledge base."""
+    monkeypatch.setenv("MADOGUCHI_DB_URL", kb_url)
+    db.dispose_all()
+    action_runner.install()
+    yield kb_url
+    db.dispose_all()
+
+
+@pytest.fixture(scope="module")
+def action_server(kb_url, tmp_path_factory):
+    """The real action server (`rasa run actions`) on the same knowledge base."""
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("action_server") / "actions.log", "wb")
+    proc = subprocess.Popen(
+        [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        cwd=REPO, env={**os.environ, "MADOGUCHI_DB_URL": kb_url}, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None, f"action server exited; see {log.name}"
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).status == 200:
+                break
+        except OSError:
+            assert time.monotonic() < deadline, f"action server not up; see {log.name}"
+            time.sleep(0.5)
+    yield f"http://127.0.0.1:{port}/webhook"
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def gazetteer():
+    from bot.nlp.annotate import load_gazetteer
+
+    return load_gazetteer()
+
+
+def user_turn(gazetteer, intent: str, text: str) -> list:
+    from bot.nlp.entities import extract
+
+    text = normalize(text)
+    parse = {"text": text, "intent": {"name": intent, "confidence": 0.95},
+             "intent_ranking": [{"name": intent, "confidence": 0.95}], "entities": extract(gazetteer, text)}
+    return [ActionExecuted("action_listen"), UserUttered(text, parse["intent"], parse["entities"], parse)]
+
+
+def call_for(action: str, events: list) -> dict:
+    tracker = DialogueStateTracker.from_events("runner-test", events, slots=DOMAIN.slots)
+    return RemoteAction(action, INPROCESS)._action_call_format(tracker, DOMAIN)
+
+
+def test_the_in_process_runner_replies_exactly_as_the_action_server(kb_env, action_server, gazetteer):
+    for conversation in CONVERSATIONS:
+        events: list = []
+        for action, intent, text in conversation:
+            events += user_turn(gazetteer, intent, text)
+            call = call_for(action, events)
+            status, body = post_json(action_server, call)
+            assert status == 200, body[:300]
+            over_http = json.loads(body)
+            in_process = asyncio.run(action_runner.run("actions", json.loads(json.dumps(call))))
+            assert in_process == over_http, text
+            assert any(r.get("text") or r.get("response") for r in in_process["responses"]), text
+            events += deserialise_events(in_process["events"])
+            events += [BotUttered(r.get("text"), {k: v for k, v in r.items() if k != "text"})
+                       for r in in_process["responses"]]
+            events.append(ActionExecuted(action))
+
+
+def test_follow_ups_keep_their_subject_through_the_runner(kb_env, gazetteer):
+    events = user_turn(gazetteer, "ask_presentation", "吉川市の発表について教えて")
+    first = asyncio.run(action_runner.run("actions", call_for("action_answer", events)))
+    events += deserialise_events(first["events"]) + [ActionExecuted("action_answer")]
+    events += user_turn(gazetteer, "ask_presentation", "その発表者は？")
+    second = asyncio.run(action_runner.run("actions", call_for("action_answer", events)))
+    first_text, second_text = first["responses"][0]["text"], second["responses"][0]["text"]
+    assert "吉川市" in first_text
+    assert "吉川市" in second_text and second_text != first_text  # the speaker of that same presentation
+
+
+async def _run_remote(name: str, endpoint: EndpointConfig, text: str = "こんにちは") -> list:
+    events = [ActionExecuted("action_listen"), UserUttered(text, {"name": "greet", "confidence": 0.9})]
+    tracker = DialogueStateTracker.from_events("runner-faults", events, slots=DOMAIN.slots)
+    return await RemoteAction(name, endpoint).run(
+        CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(DOMAIN.responses), tracker, DOMAIN)
+
+
+def test_an_action_that_raises_fails_the_turn_as_an_action_server_error_would(kb_env, caplog):
+    with pytest.raises(RasaException, match="action_explodes"):
+        asyncio.run(_run_remote("action_explodes", FAULTY))
+    assert "データベースに接続できません" in caplog.text  # the cause is logged, with the traceback
+
+
+def test_a_rejected_action_is_rasas_rejection(kb_env):
+    with pytest.raises(ActionExecutionRejection, match="この場面では実行できません"):
+        asyncio.run(_run_remote("action_rejects", FAULTY))
+
+
+def test_an_action_the_package_does_not_have_and_a_reply_that_is_not_json_fail_the_turn(kb_env):
+    with pytest.raises(RasaException, match="action_nobody_wrote"):
+        asyncio.run(_run_remote("action_nobody_wrote", FAULTY))
+    with pytest.raises(RasaException, match="action_sets_a_set"):
+        asyncio.run(_run_remote("action_sets_a_set", FAULTY))
+
+
+def test_after_failures_the_runner_still_answers(kb_env):
+    for name in ("action_explodes", "action_rejects", "action_sets_a_set"):
+        with pytest.raises(RasaException):
+            asyncio.run(_run_remote(name, FAULTY))
+    events = asyncio.run(_run_remote("action_echoes", FAULTY, "府中市の人口"))
+    assert [e.text for e in events if isinstance(e, BotUttered)] == ["「府中市の人口」を受け取りました。"]
+
+
+def test_an_endpoint_that_names_no_package_is_refused_with_the_form_to_use():
+    with pytest.raises(ValueError, match="inprocess:actions"):
+        action_runner.package_of("inprocess:")
+    assert action_runner.package_of("http://localhost:5055/webhook") is None
+    assert action_runner.package_of("inprocess:actions") == "actions"
+
+
+def test_other_endpoints_still_go_over_http(kb_env, action_server):
+    events = asyncio.run(_remote_over_http(action_server))
+    assert any(isinstance(e, BotUttered) and e.text for e in events)
+
+
+async def _remote_over_http(url: str) -> list:
+    from bot.rasa_fixes import close_kept_sessions
+
+    try:
+        events = [ActionExecuted("action_listen"), UserUttered("何が聞けますか", {"name": "help", "confidence": 0.9})]
+        tracker = DialogueStateTracker.from_events("runner-http", events, slots=DOMAIN.slots)
+        return await RemoteAction("action_help", EndpointConfig(url)).run(
+            CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(DOMAIN.responses), tracker, DOMAIN)
+    finally:
+        await close_kept_sessions()
