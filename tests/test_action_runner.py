@@ -18,8 +18,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
-from rasa.utils.endpoints import EndpointConfig
+from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
+import faulty_actions
 from bot import action_runner
 from bot.kb import db, loader
 from bot.nlp.normalize import normalize
@@ -113,7 +114,7 @@ def test_the_in_process_runner_replies_exactly_as_the_action_server(kb_env, acti
             status, body = post_json(action_server, call)
             assert status == 200, body[:300]
             over_http = json.loads(body)
-            in_process = asyncio.run(action_runner.run("actions", json.loads(json.dumps(call))))
+            in_process = asyncio.run(action_runner.run("actions", call))
             assert in_process == over_http, text
             assert any(r.get("text") or r.get("response") for r in in_process["responses"]), text
             events += deserialise_events(in_process["events"])
@@ -151,9 +152,10 @@ def test_a_rejected_action_is_rasas_rejection(kb_env):
         asyncio.run(_run_remote("action_rejects", FAULTY))
 
 
-def test_an_action_the_package_does_not_have_and_a_reply_that_is_not_json_fail_the_turn(kb_env):
+def test_an_action_the_package_does_not_have_and_a_reply_that_is_not_json_fail_the_turn(kb_env, caplog):
     with pytest.raises(RasaException, match="action_nobody_wrote"):
         asyncio.run(_run_remote("action_nobody_wrote", FAULTY))
+    assert "No registered action found for name 'action_nobody_wrote'" in caplog.text
     with pytest.raises(RasaException, match="action_sets_a_set"):
         asyncio.run(_run_remote("action_sets_a_set", FAULTY))
 
@@ -164,6 +166,53 @@ def test_after_failures_the_runner_still_answers(kb_env):
             asyncio.run(_run_remote(name, FAULTY))
     events = asyncio.run(_run_remote("action_echoes", FAULTY, "府中市の人口"))
     assert [e.text for e in events if isinstance(e, BotUttered)] == ["「府中市の人口」を受け取りました。"]
+
+
+def test_a_package_that_cannot_be_loaded_fails_the_turn_not_the_server(kb_env, caplog):
+    # rasa_sdk ends the process (sys.exit) when a package fails to import; here only the turn fails
+    with pytest.raises(RasaException, match="action_answer"):
+        asyncio.run(_run_remote("action_answer", EndpointConfig("inprocess:no_such_actions_package")))
+    assert "no_such_actions_package" in caplog.text
+    events = asyncio.run(_run_remote("action_echoes", FAULTY, "次の質問"))
+    assert [e.text for e in events if isinstance(e, BotUttered)] == ["「次の質問」を受け取りました。"]
+
+
+def _faulty_call(name: str) -> dict:
+    events = [ActionExecuted("action_listen"), UserUttered("府中市の人口", {"name": "ask_municipality", "confidence": 0.9},
+                                                           [{"entity": "municipality", "value": "府中市", "start": 0, "end": 3}])]
+    return call_for(name, events)
+
+
+def test_actions_run_side_by_side_so_one_waiting_action_does_not_hold_up_the_next(kb_env):
+    faulty_actions.SIGNAL.clear()
+
+    async def both():  # the first blocks its thread until the second has run
+        return await asyncio.gather(action_runner.run("faulty_actions", _faulty_call("action_waits_for_signal")),
+                                    action_runner.run("faulty_actions", _faulty_call("action_signals")))
+
+    waited, signalled = asyncio.run(both())
+    assert waited["responses"][0]["text"] == "合図を受けました。"
+    assert signalled["responses"][0]["text"] == "合図しました。"
+
+
+def test_an_action_with_no_reply_in_time_ends_the_turn_as_rasas_timeout_would(kb_env):
+    faulty_actions.SIGNAL.clear()
+    try:
+        with pytest.raises(ClientResponseError) as raised:
+            asyncio.run(action_runner.run("faulty_actions", _faulty_call("action_waits_for_signal"), timeout=0.5))
+        assert raised.value.status == 504
+    finally:
+        faulty_actions.SIGNAL.set()  # lets the worker thread finish the action
+
+
+def test_an_action_cannot_change_rasas_tracker_or_domain(kb_env):
+    call = _faulty_call("action_mutates_its_call")
+    before = json.dumps(call, sort_keys=True)
+    intents = list(DOMAIN.as_dict()["intents"])
+    reply = asyncio.run(action_runner.run("faulty_actions", call))
+    assert reply == {"events": [], "responses": []}
+    assert json.dumps(call, sort_keys=True) == before
+    assert DOMAIN.as_dict()["intents"] == intents
 
 
 def test_an_endpoint_that_names_no_package_is_refused_with_the_form_to_use():

@@ -160,7 +160,7 @@ def knowledge_base_locked(stack):
         conn.close()
 
 
-def test_a_question_waiting_on_the_knowledge_base_holds_up_no_other_user(stack):
+def test_a_question_waiting_on_the_knowledge_base_does_not_stall_the_server_for_other_users(stack):
     with knowledge_base_locked(stack) as lock, ThreadPoolExecutor(1) as pool:
         waiting = pool.submit(stack.reply_text, "第7回総会の会場はどこですか", f"wait-{uuid.uuid4().hex[:6]}")
         time.sleep(1.0)  # the question reaches its action, which waits for the lock (up to 5 s)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -14,6 +15,7 @@ from bot.kb.models import Base
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB_PATH = REPO_ROOT / "var" / "madoguchi.sqlite3"
 _engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()  # actions run on several threads (bot/action_runner.py)
 
 
 def database_url(url: str | None = None) -> str:
@@ -30,18 +32,24 @@ def get_engine(url: str | None = None) -> Engine:
     """One engine per URL for the life of the process."""
     resolved = database_url(url)
     engine = _engines.get(resolved)
-    if engine is None:
-        kwargs: dict = {"future": True, "pool_pre_ping": True}
-        url_obj = make_url(resolved)
-        if url_obj.get_backend_name() == "sqlite" and url_obj.database not in (None, "", ":memory:"):
-            # SQLAlchemy 2.0's default for SQLite files (1.4, which Rasa pins, opens a new connection
-            # for every session): the action server reuses its connections.
-            kwargs.update(poolclass=QueuePool, pool_pre_ping=False, connect_args={"check_same_thread": False})
-        engine = create_engine(resolved, **kwargs)
-        if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
-            event.listen(engine, "begin", _sqlite_begin)
-        _engines[resolved] = engine
+    if engine is not None:
+        return engine
+    with _engines_lock:
+        return _engines.get(resolved) or _create_engine(resolved)
+
+
+def _create_engine(resolved: str) -> Engine:
+    kwargs: dict = {"future": True, "pool_pre_ping": True}
+    url_obj = make_url(resolved)
+    if url_obj.get_backend_name() == "sqlite" and url_obj.database not in (None, "", ":memory:"):
+        # SQLAlchemy 2.0's default for SQLite files (1.4, which Rasa pins, opens a new connection
+        # for every session): the actions reuse their connections.
+        kwargs.update(poolclass=QueuePool, pool_pre_ping=False, connect_args={"check_same_thread": False})
+    engine = create_engine(resolved, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    _engines[resolved] = engine
     return engine
 
 
@@ -72,6 +80,7 @@ def open_session(url: str | None = None) -> Session:
 
 
 def dispose_all() -> None:
-    for engine in _engines.values():
-        engine.dispose()
-    _engines.clear()
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()

@@ -5,6 +5,7 @@ knowledge base's metadata, so `kb build` keeps it. Texts are masked before they 
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from bot.privacy.masking import mask
 RATINGS = ("good", "bad")
 MAX_COMMENT_CHARS = 1000
 _ready: set[str] = set()
+_ready_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,10 @@ def ensure_table(url: str | None = None) -> Engine:
     engine = get_engine(url)
     key = str(engine.url)
     if key not in _ready:
-        FeedbackBase.metadata.create_all(engine)
-        _ready.add(key)
+        with _ready_lock:  # two first ratings at once (actions run on several threads) create it once
+            if key not in _ready:
+                FeedbackBase.metadata.create_all(engine)
+                _ready.add(key)
     return engine
 
 
