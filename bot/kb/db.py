@@ -16,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB_PATH = REPO_ROOT / "var" / "madoguchi.sqlite3"
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()  # actions run on several threads (bot/action_runner.py)
+_factories: dict[Engine, sessionmaker] = {}
 
 
 def database_url(url: str | None = None) -> str:
@@ -72,7 +73,14 @@ def create_schema(engine: Engine) -> None:
 
 
 def session_factory(url: str | None = None) -> sessionmaker:
-    return sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
+    """One sessionmaker per engine: each ``sessionmaker()`` call defines a new Session subclass, whose
+    event dispatch SQLAlchemy then builds on every session's close (~0.2 ms per action call)."""
+    engine = get_engine(url)
+    factory = _factories.get(engine)
+    if factory is None:
+        with _engines_lock:
+            factory = _factories.setdefault(engine, sessionmaker(bind=engine, future=True, expire_on_commit=False))
+    return factory
 
 
 def open_session(url: str | None = None) -> Session:
@@ -84,3 +92,4 @@ def dispose_all() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _factories.clear()
