@@ -1,6 +1,7 @@
 """Read-only queries used by the dialogue layer. Each returns records, never ORM objects."""
 from __future__ import annotations
 
+import os
 from typing import Any, Callable
 
 from sqlalchemy import func, or_, select
@@ -88,13 +89,45 @@ def _kb_version(session: Session) -> str | None:
     version = session.info.get("kb_version", _UNVERSIONED)
     if version is not _UNVERSIONED:
         return version
-    try:
-        version = session.scalar(select(m.KBVersion.version).where(m.KBVersion.id == 1))
-    except Exception:  # a database built before kb_version existed: no caching
-        session.rollback()
-        version = None
+    stamp = _file_stamp(session)
+    known = _VERSION_BY_FILE.get(stamp[0]) if stamp else None
+    if known is not None and known[0] == stamp[1]:
+        version = known[1]  # the file has not been written since that version was read
+    else:
+        try:
+            version = session.scalar(select(m.KBVersion.version).where(m.KBVersion.id == 1))
+        except Exception:  # a database built before kb_version existed: no caching
+            session.rollback()
+            version = None
+        if stamp:
+            _VERSION_BY_FILE[stamp[0]] = (stamp[1], version)
     session.info["kb_version"] = version
     return version
+
+
+# SQLite file -> (its change stamp when the version was read, that version). In rollback-journal mode
+# (the loader's) every commit increments the "file change counter" in the database header, so while the
+# file (inode) and its counter stay the same, so does the version: a knowledge answer built from
+# snapshots then needs no database round trip. The stamp is taken before the query, so a commit in
+# between only makes the next call read the version again.
+_VERSION_BY_FILE: dict[str, tuple[tuple[int, int], str | None]] = {}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _file_stamp(session: Session) -> tuple[str, tuple[int, int]] | None:
+    if session.in_transaction():  # a session that may have written (the loader's) reads the table
+        return None
+    url = session.get_bind().url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    try:
+        with open(url.database, "rb") as f:
+            header, inode = f.read(28), os.fstat(f.fileno()).st_ino
+    except OSError:
+        return None
+    if len(header) < 28 or header[:16] != _SQLITE_MAGIC or header[18] != 1:  # 2 = WAL: no counter
+        return None
+    return url.database, (inode, int.from_bytes(header[24:28], "big"))
 
 
 def _snapshot(session: Session, name: str, build: Callable[[], Any]) -> Any:

@@ -1,0 +1,78 @@
+"""Knowledge answers come from snapshots kept per knowledge-base version (bot/kb/queries.py): on a
+SQLite file that nobody has written since, they need no database round trip; any commit, from this
+process or another, is seen by the next session, on both backends."""
+from __future__ import annotations
+
+import sqlite3
+
+from sqlalchemy import event, text
+
+from bot.kb import queries
+from bot.kb.db import get_engine, open_session
+
+
+def statements_while(url: str, work) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    engine = get_engine(url)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def seventh(url: str):
+    with open_session(url) as session:
+        return next(a for a in queries.all_assemblies(session) if a.number == 7)
+
+
+def test_an_unchanged_sqlite_knowledge_base_answers_without_a_round_trip(databases):
+    url = databases.new_loaded("sqlite")
+
+    def answers():
+        for _ in range(5):
+            with open_session(url) as session:
+                assert queries.society(session) is not None
+                assert [a.number for a in queries.all_assemblies(session)] == [7]
+
+    assert statements_while(url, answers)  # the first session reads the version and builds the snapshots
+    assert statements_while(url, answers) == []
+
+
+def test_a_commit_from_another_connection_is_seen_by_the_next_session(loaded_db_url):
+    before = seventh(loaded_db_url)
+    with get_engine(loaded_db_url).begin() as conn:  # a connection of its own, as another process's
+        conn.execute(text("UPDATE assembly SET description = :d WHERE number = 7"), {"d": "更新された説明"})
+        conn.execute(text("UPDATE kb_version SET version = :v WHERE id = 1"), {"v": "other-writer"})
+    after = seventh(loaded_db_url)
+    assert before.description != "更新された説明"
+    assert after.description == "更新された説明"
+
+
+def test_a_sqlite_commit_by_another_process_is_seen_even_within_the_same_second(databases):
+    url = databases.new_loaded("sqlite")
+    path = url.removeprefix("sqlite:///")
+    for n in range(3):  # commits in quick succession, each read back at once
+        seventh(url)
+        with sqlite3.connect(path) as conn:  # the sqlite3 module: not this process's engine
+            conn.execute("UPDATE assembly SET description = ? WHERE number = 7", (f"説明{n}",))
+            conn.execute("UPDATE kb_version SET version = ? WHERE id = 1", (f"v{n}",))
+        assert seventh(url).description == f"説明{n}"
+
+
+def test_a_sqlite_file_in_wal_mode_falls_back_to_reading_the_version(databases):
+    url = databases.new_loaded("sqlite")
+    path = url.removeprefix("sqlite:///")
+    get_engine(url).dispose()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode=wal").fetchone()[0] == "wal"  # no change counter then
+    seventh(url)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE assembly SET description = '追記' WHERE number = 7")
+        conn.execute("UPDATE kb_version SET version = 'wal-writer' WHERE id = 1")
+    assert seventh(url).description == "追記"
