@@ -21,7 +21,7 @@ export RASA_TELEMETRY_ENABLED := false
 help:
 	@echo "make run   — set up, build the knowledge base, train if needed, serve on http://localhost:$(RASA_PORT)"
 	@echo "make test  — set up, build, train, run the whole test suite"
-	@echo "make eval  — QA accuracy and latency on the public sample and eval/madoguchi_qa.yml"
+	@echo "make eval  — QA accuracy and latency on the public sample and eval/madoguchi_qa.yml (actions in process and in the action server)"
 	@echo "make nlu-cv — cross-validated intent macro-F1 and entity F1"
 
 $(BIN)/.installed: requirements.lock pyproject.toml
