@@ -3,6 +3,7 @@ SQLite file that nobody has written since, they need no database round trip; any
 process or another, is seen by the next session, on both backends."""
 from __future__ import annotations
 
+import os
 import sqlite3
 
 from sqlalchemy import event, text
@@ -76,3 +77,19 @@ def test_a_sqlite_file_in_wal_mode_falls_back_to_reading_the_version(databases):
         conn.execute("UPDATE assembly SET description = '追記' WHERE number = 7")
         conn.execute("UPDATE kb_version SET version = 'wal-writer' WHERE id = 1")
     assert seventh(url).description == "追記"
+
+
+def test_a_knowledge_base_deleted_and_built_again_at_the_same_path_is_read_afresh(databases, kb_copy):
+    from bot.kb.db import dispose_all
+    from bot.kb.loader import load
+
+    url = databases.new_loaded("sqlite")
+    path = url.removeprefix("sqlite:///")
+    assert "第7回総会" in seventh(url).description
+    assembly = kb_copy / "assemblies" / "007.yml"
+    text = assembly.read_text(encoding="utf-8")
+    assembly.write_text(text.replace("発足した日本公共サービス研究会の第7回総会", "発足した研究会の総会（改訂版）", 1), encoding="utf-8")
+    dispose_all()
+    os.remove(path)
+    load(kb_copy, url=url)  # built the same way: possibly the same inode and the same change counter
+    assert "改訂版" in seventh(url).description

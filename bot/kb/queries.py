@@ -107,14 +107,14 @@ def _kb_version(session: Session) -> str | None:
 
 # SQLite file -> (its change stamp when the version was read, that version). In rollback-journal mode
 # (the loader's) every commit increments the "file change counter" in the database header, so while the
-# file (inode) and its counter stay the same, so does the version: a knowledge answer built from
+# file (device, inode, size, mtime) and its counter stay the same, so does the version: a knowledge answer built from
 # snapshots then needs no database round trip. The stamp is taken before the query, so a commit in
 # between only makes the next call read the version again.
-_VERSION_BY_FILE: dict[str, tuple[tuple[int, int], str | None]] = {}
+_VERSION_BY_FILE: dict[str, tuple[tuple[int, ...], str | None]] = {}
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def _file_stamp(session: Session) -> tuple[str, tuple[int, int]] | None:
+def _file_stamp(session: Session) -> tuple[str, tuple[int, ...]] | None:
     if session.in_transaction():  # a session that may have written (the loader's) reads the table
         return None
     url = session.get_bind().url
@@ -122,12 +122,14 @@ def _file_stamp(session: Session) -> tuple[str, tuple[int, int]] | None:
         return None
     try:
         with open(url.database, "rb") as f:
-            header, inode = f.read(28), os.fstat(f.fileno()).st_ino
+            header, st = f.read(28), os.fstat(f.fileno())
     except OSError:
         return None
     if len(header) < 28 or header[:16] != _SQLITE_MAGIC or header[18] != 1:  # 2 = WAL: no counter
         return None
-    return url.database, (inode, int.from_bytes(header[24:28], "big"))
+    # the file's identity and last write too: a database deleted and built again at the same path may
+    # get the same inode and, built the same way, the same counter
+    return url.database, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, int.from_bytes(header[24:28], "big"))
 
 
 def _snapshot(session: Session, name: str, build: Callable[[], Any]) -> Any:
