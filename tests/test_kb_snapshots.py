@@ -4,6 +4,8 @@ process or another, is seen by the next session, on both backends."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import sqlite3
 
 from sqlalchemy import event, text
@@ -93,3 +95,24 @@ def test_a_knowledge_base_deleted_and_built_again_at_the_same_path_is_read_afres
     os.remove(path)
     load(kb_copy, url=url)  # built the same way: possibly the same inode and the same change counter
     assert "改訂版" in seventh(url).description
+
+
+def test_reading_the_stamp_keeps_this_processs_locks_on_the_database(databases):
+    """Closing any descriptor of a SQLite file drops the process's POSIX locks on it: while one session
+    holds a read transaction, another session's stamp must not let another process take the file."""
+    url = databases.new_loaded("sqlite")
+    path = url.removeprefix("sqlite:///")
+    seventh(url)
+    take_exclusive = (
+        "import sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+        "try:\n    conn.execute('BEGIN EXCLUSIVE')\nexcept sqlite3.OperationalError as e:\n    print(e)\n"
+        "else:\n    print('taken')\n"
+    )
+    with get_engine(url).connect() as reader:
+        reader.exec_driver_sql("SELECT count(*) FROM assembly").all()  # inside BEGIN: holds a SHARED lock
+        for _ in range(3):
+            with open_session(url) as session:
+                queries.society(session)  # reads the stamp
+        other = subprocess.run([sys.executable, "-c", take_exclusive, path], capture_output=True, text=True)
+    assert other.stdout.strip() == "database is locked", other.stdout + other.stderr

@@ -78,8 +78,10 @@ def session_factory(url: str | None = None) -> sessionmaker:
     engine = get_engine(url)
     factory = _factories.get(engine)
     if factory is None:
+        factory = sessionmaker(bind=engine, future=True, expire_on_commit=False)
         with _engines_lock:
-            factory = _factories.setdefault(engine, sessionmaker(bind=engine, future=True, expire_on_commit=False))
+            if _engines.get(database_url(url)) is engine:  # not an engine dispose_all() just dropped
+                factory = _factories.setdefault(engine, factory)
     return factory
 
 

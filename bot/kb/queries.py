@@ -1,13 +1,13 @@
 """Read-only queries used by the dialogue layer. Each returns records, never ORM objects."""
 from __future__ import annotations
 
-import os
 from typing import Any, Callable
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.kb import models as m
+from bot.kb import sqlite_stamp
 from bot.kb.records import (
     AssemblyRecord,
     FactRecord,
@@ -89,47 +89,39 @@ def _kb_version(session: Session) -> str | None:
     version = session.info.get("kb_version", _UNVERSIONED)
     if version is not _UNVERSIONED:
         return version
-    stamp = _file_stamp(session)
-    known = _VERSION_BY_FILE.get(stamp[0]) if stamp else None
-    if known is not None and known[0] == stamp[1]:
-        version = known[1]  # the file has not been written since that version was read
+    path = _sqlite_file(session)
+    stamp = sqlite_stamp.change_stamp(path) if path else None  # taken before the query (see below)
+    known = _VERSION_BY_FILE.get(path) if stamp else None
+    if known is not None and known[0] == stamp:
+        version = known[1]  # nothing has been committed to the file since that version was read
     else:
         try:
             version = session.scalar(select(m.KBVersion.version).where(m.KBVersion.id == 1))
-        except Exception:  # a database built before kb_version existed: no caching
+        except Exception:  # a database built before kb_version existed (or busy): no caching
             session.rollback()
             version = None
-        if stamp:
-            _VERSION_BY_FILE[stamp[0]] = (stamp[1], version)
+        else:
+            if stamp:
+                _VERSION_BY_FILE[path] = (stamp, version)
     session.info["kb_version"] = version
     return version
 
 
-# SQLite file -> (its change stamp when the version was read, that version). In rollback-journal mode
-# (the loader's) every commit increments the "file change counter" in the database header, so while the
-# file (device, inode, size, mtime) and its counter stay the same, so does the version: a knowledge answer built from
-# snapshots then needs no database round trip. The stamp is taken before the query, so a commit in
-# between only makes the next call read the version again.
+# SQLite file -> (its change stamp when the version was read, that version): while the stamp stays the
+# same, so does the version, and a knowledge answer built from snapshots needs no database round trip.
+# The stamp is taken before the query, so a commit in between only makes the next call read the
+# version again. The database is changed in place by the loader; a file replaced under a running
+# server is read through the connections the pool still holds to the old one (as before this cache).
 _VERSION_BY_FILE: dict[str, tuple[tuple[int, ...], str | None]] = {}
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def _file_stamp(session: Session) -> tuple[str, tuple[int, ...]] | None:
+def _sqlite_file(session: Session) -> str | None:
     if session.in_transaction():  # a session that may have written (the loader's) reads the table
         return None
     url = session.get_bind().url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    try:
-        with open(url.database, "rb") as f:
-            header, st = f.read(28), os.fstat(f.fileno())
-    except OSError:
-        return None
-    if len(header) < 28 or header[:16] != _SQLITE_MAGIC or header[18] != 1:  # 2 = WAL: no counter
-        return None
-    # the file's identity and last write too: a database deleted and built again at the same path may
-    # get the same inode and, built the same way, the same counter
-    return url.database, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, int.from_bytes(header[24:28], "big"))
+    return url.database
 
 
 def _snapshot(session: Session, name: str, build: Callable[[], Any]) -> Any:
