@@ -137,5 +137,31 @@ async def request(self: EndpointConfig, method: Text = "post", subpath: Optional
     return await run(package, kwargs.get("json") or {}, timeout or DEFAULT_REQUEST_TIMEOUT)
 
 
+async def preload(url: Optional[Text]) -> None:
+    """Loads the actions package of an ``inprocess:`` endpoint (on a worker thread), so the first user
+    does not wait for the import and a package that cannot be loaded shows in the log at start-up.
+    The server starts either way: its turns that need the actions then end with the apology."""
+    try:
+        package = package_of(url)
+        if package is None:
+            return
+        executor = await asyncio.get_running_loop().run_in_executor(_workers, executor_for, package)
+    except (ValueError, RuntimeError) as e:
+        logger.error("custom actions cannot run in this process: %s", e)
+        return
+    logger.info("custom actions run in this process: %d actions from %r", len(executor.actions), package)
+
+
+def preload_on_start(blueprint: Any) -> Any:
+    """Adds :func:`preload` to ``blueprint``'s server start (Rasa's agent, with its endpoints, is loaded
+    by then)."""
+    async def load(app: Any, _loop: Any) -> None:
+        endpoint = getattr(getattr(app.ctx, "agent", None), "action_endpoint", None)
+        await preload(getattr(endpoint, "url", None))
+
+    blueprint.after_server_start(load)
+    return blueprint
+
+
 def install() -> None:
     EndpointConfig.request = request  # type: ignore[method-assign]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import time
 import urllib.request
@@ -237,3 +238,16 @@ async def _remote_over_http(url: str) -> list:
             CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(DOMAIN.responses), tracker, DOMAIN)
     finally:
         await close_kept_sessions()
+
+
+def test_the_actions_package_is_loaded_at_start_up_and_a_broken_one_only_logs(kb_env, caplog):
+    caplog.set_level("INFO", logger="bot.action_runner")
+    asyncio.run(action_runner.preload("inprocess:faulty_actions"))
+    assert re.search(r"custom actions run in this process: \d+ actions from 'faulty_actions'", caplog.text)
+    caplog.clear()
+    asyncio.run(action_runner.preload("inprocess:no_such_actions_package"))  # does not raise
+    assert "custom actions cannot run in this process" in caplog.text and "no_such_actions_package" in caplog.text
+    caplog.clear()
+    asyncio.run(action_runner.preload("http://127.0.0.1:5055/webhook"))  # an action server: nothing to load
+    asyncio.run(action_runner.preload(None))
+    assert caplog.text == ""

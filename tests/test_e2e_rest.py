@@ -188,3 +188,8 @@ def test_answers_served_from_snapshots_do_not_wait_for_a_knowledge_base_rebuild(
     with knowledge_base_locked(stack), ThreadPoolExecutor(1) as pool:
         answer = pool.submit(stack.reply_text, "第7回総会の会場はどこですか", f"snap-{uuid.uuid4().hex[:6]}")
         assert "天空劇場" in answer.result(timeout=60)  # not the apology of an action that gave up waiting
+
+
+def test_the_server_loaded_its_actions_when_it_started(stack):
+    # before any user's question (no first-user wait for the import; a broken package would show here)
+    assert "custom actions run in this process:" in stack.log_texts()["rasa.log"]

@@ -29,6 +29,7 @@ from typing import Any
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
 
+from bot import action_runner
 from bot.channels.socketio import SocketIOInput as MadoguchiSocketIOInput
 from bot.dialogue.reply import APOLOGY  # one wording for every failure
 
@@ -80,7 +81,8 @@ class AlwaysAnswers:
     """Mixin for an InputChannel: wraps the message handler with :func:`always_answers`."""
 
     def blueprint(self, on_new_message):  # type: ignore[no-untyped-def]
-        return super().blueprint(always_answers(on_new_message))  # type: ignore[misc]
+        # and, at server start, the actions package of an `inprocess:` action endpoint is loaded
+        return action_runner.preload_on_start(super().blueprint(always_answers(on_new_message)))  # type: ignore[misc]
 
 
 class RestInput(AlwaysAnswers, RasaRestInput):
