@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,13 @@ def database_url(url: str | None = None) -> str:
     return f"sqlite:///{DEFAULT_DB_PATH}"
 
 
+def sqlite_file(url: URL) -> str | None:
+    """The file of a SQLite URL (None for another backend or an in-memory database)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return url.database
+
+
 def get_engine(url: str | None = None) -> Engine:
     """One engine per URL for the life of the process."""
     resolved = database_url(url)
@@ -41,8 +48,7 @@ def get_engine(url: str | None = None) -> Engine:
 
 def _create_engine(resolved: str) -> Engine:
     kwargs: dict = {"future": True, "pool_pre_ping": True}
-    url_obj = make_url(resolved)
-    if url_obj.get_backend_name() == "sqlite" and url_obj.database not in (None, "", ":memory:"):
+    if sqlite_file(make_url(resolved)):
         # SQLAlchemy 2.0's default for SQLite files (1.4, which Rasa pins, opens a new connection
         # for every session): the actions reuse their connections.
         kwargs.update(poolclass=QueuePool, pool_pre_ping=False, connect_args={"check_same_thread": False})

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.kb import models as m
 from bot.kb import sqlite_stamp
+from bot.kb.db import sqlite_file
 from bot.kb.records import (
     AssemblyRecord,
     FactRecord,
@@ -118,10 +119,7 @@ _VERSION_BY_FILE: dict[str, tuple[tuple[int, ...], str | None]] = {}
 def _sqlite_file(session: Session) -> str | None:
     if session.in_transaction():  # a session that may have written (the loader's) reads the table
         return None
-    url = session.get_bind().url
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    return url.database
+    return sqlite_file(session.get_bind().url)
 
 
 def _snapshot(session: Session, name: str, build: Callable[[], Any]) -> Any:

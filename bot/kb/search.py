@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 
 from bot.kb import models as m
 from bot.kb.codes import code_problem, complete
+from bot.kb.db import sqlite_file
 from bot.nlp.normalize import MAX_CHARS, fold, normalize
 
 K1 = 1.2
@@ -374,10 +375,8 @@ _cache_lock = threading.Lock()
 
 def _file_signature(url) -> tuple | None:
     """Size and modification time of a SQLite database file and its WAL file (None if not a file)."""
-    if url.get_backend_name() != "sqlite":
-        return None
-    database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    database = sqlite_file(url)
+    if not database or database.startswith("file:"):
         return None
     out: list = ["file"]
     for path in (database, database + "-wal"):
