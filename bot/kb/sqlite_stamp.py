@@ -14,21 +14,22 @@ transaction, a feedback write in progress).
 from __future__ import annotations
 
 import os
-import threading
 
 _MAGIC = b"SQLite format 3\x00"
 _descriptors: dict[str, int] = {}
-_lock = threading.Lock()
 
 
 def change_stamp(path: str) -> tuple[int, ...] | None:
     """(device, inode, size, mtime_ns, change counter) of the SQLite file at ``path``, or None when
     the file is missing, is not a SQLite database, or is in WAL mode."""
-    fd = _descriptor(path)
-    if fd is None:
-        return None
     try:
-        header, st = os.pread(fd, 28, 0), os.fstat(fd)
+        current = os.stat(path)  # opens nothing
+        fd = _descriptors.get(path)
+        st = os.fstat(fd) if fd is not None else None
+        if st is None or (st.st_dev, st.st_ino) != (current.st_dev, current.st_ino):
+            fd = _open(path)  # a file new at this path (or replaced)
+            st = os.fstat(fd)
+        header = os.pread(fd, 28, 0)
     except OSError:
         return None
     if len(header) < 28 or header[:16] != _MAGIC or header[18] != 1:
@@ -36,20 +37,9 @@ def change_stamp(path: str) -> tuple[int, ...] | None:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, int.from_bytes(header[24:28], "big")
 
 
-def _descriptor(path: str) -> int | None:
-    try:
-        current = os.stat(path)  # opens nothing
-    except OSError:
-        return None
-    with _lock:
-        fd = _descriptors.get(path)
-        if fd is not None:
-            held = os.fstat(fd)
-            if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
-                return fd
-        try:  # a file new at this path (or replaced): another descriptor; the old one stays open
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            return None
-        _descriptors[path] = fd
-        return fd
+def _open(path: str) -> int:
+    """Another descriptor for ``path``. The one it replaces stays open, as does one that a thread
+    opening the same file at the same moment replaces: closing either would drop locks."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    _descriptors[path] = fd
+    return fd
