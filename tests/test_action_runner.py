@@ -135,8 +135,8 @@ def test_follow_ups_keep_their_subject_through_the_runner(kb_env, gazetteer):
     assert "吉川市" in second_text and second_text != first_text  # the speaker of that same presentation
 
 
-async def _run_remote(name: str, endpoint: EndpointConfig, text: str = "こんにちは") -> list:
-    events = [ActionExecuted("action_listen"), UserUttered(text, {"name": "greet", "confidence": 0.9})]
+async def _run_remote(name: str, endpoint: EndpointConfig, text: str = "こんにちは", intent: str = "greet") -> list:
+    events = [ActionExecuted("action_listen"), UserUttered(text, {"name": intent, "confidence": 0.9})]
     tracker = DialogueStateTracker.from_events("runner-faults", events, slots=DOMAIN.slots)
     return await RemoteAction(name, endpoint).run(
         CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(DOMAIN.responses), tracker, DOMAIN)
@@ -232,10 +232,7 @@ async def _remote_over_http(url: str) -> list:
     from bot.rasa_fixes import close_kept_sessions
 
     try:
-        events = [ActionExecuted("action_listen"), UserUttered("何が聞けますか", {"name": "help", "confidence": 0.9})]
-        tracker = DialogueStateTracker.from_events("runner-http", events, slots=DOMAIN.slots)
-        return await RemoteAction("action_help", EndpointConfig(url)).run(
-            CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(DOMAIN.responses), tracker, DOMAIN)
+        return await _run_remote("action_help", EndpointConfig(url), "何が聞けますか", "help")
     finally:
         await close_kept_sessions()
 
