@@ -53,6 +53,9 @@ def content_type(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
+MAX_URL_CHARS = 2048  # the demo's paths are short; a longer one is refused before the file system sees it
+
+
 def resolve(root: Path, url_path: str) -> Path | None:
     """The file under ``root`` that ``url_path`` names, or None when it names nothing servable."""
     path = unquote(urlsplit(url_path).path, errors="strict")
@@ -65,9 +68,9 @@ def resolve(root: Path, url_path: str) -> Path | None:
         return None
     root = root.resolve()
     candidate = root.joinpath(*parts) if parts else root
-    if candidate.is_dir():
-        candidate = candidate / "index.html"
-    try:
+    try:  # a name too long for the file system is an OSError here (ENAMETOOLONG), not False
+        if candidate.is_dir():
+            candidate = candidate / "index.html"
         real = candidate.resolve(strict=True)
     except (OSError, RuntimeError):
         return None
@@ -88,6 +91,9 @@ def make_handler(root: Path, quiet: bool = False) -> type[BaseHTTPRequestHandler
             self._serve(body=False)
 
         def _serve(self, body: bool) -> None:
+            if len(self.path) > MAX_URL_CHARS:
+                self._error(HTTPStatus.REQUEST_URI_TOO_LONG, "URL が長すぎます")
+                return
             try:
                 path = resolve(root, self.path)
             except UnicodeDecodeError:

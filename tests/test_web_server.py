@@ -143,3 +143,17 @@ def test_the_demo_page_embeds_the_widget_with_one_script_tag():
     assert len(scripts) == 1 and scripts[0]["src"] == "madoguchi-widget.js" and scripts[0]["data-server"]
     links = [a.get("src") or a.get("href") or "" for _, a in parser.tags]
     assert not [u for u in links if "//" in u and not u.startswith("#")], "the demo page must fetch nothing from elsewhere"
+
+
+@pytest.mark.parametrize("length", [300, 4000, 60_000])
+def test_a_very_long_path_gets_an_answer_not_a_dropped_connection(base_url, length):
+    """A 60,000-character path made the server drop the connection without a response (issue 16)."""
+    status, _, body = fetch(f"{base_url}/{'a' * length}")
+    assert status in (404, 414), status
+    assert "長すぎます" in body.decode() or status == 404
+    status, _, _ = fetch(f"{base_url}/")  # and the server still serves
+    assert status == 200
+
+
+def test_a_name_too_long_for_the_file_system_is_not_servable():
+    assert resolve(WEB_ROOT, "/" + "b" * 5000) is None
