@@ -84,6 +84,8 @@ def discover_pids() -> dict[int, str]:
         except OSError:
             continue
         args = [a.decode(errors="replace") for a in argv if a]
+        if args[1:3] == ["-m", "bot.serve"]:  # python -m bot.serve run ... (bot/serve.py)
+            args = [args[0], "rasa", *args[3:]]
         if len(args) >= 3 and args[1].endswith("rasa") and args[2] == "run":
             port = args[args.index("--port") + 1] if "--port" in args else "?"
             found[int(proc.name)] = ("actions" if "actions" in args[3:4] else "rasa") + f":{port}"

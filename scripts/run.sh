@@ -14,7 +14,9 @@ case "$ACTIONS" in
   *) echo "MADOGUCHI_ACTIONS は inprocess か server です (指定: ${ACTIONS})" >&2; exit 2 ;;
 esac
 WEB_PORT="${WEB_PORT:-8080}"
-read -r -a CORS <<< "${MADOGUCHI_CORS:-http://localhost:${WEB_PORT} http://127.0.0.1:${WEB_PORT}}"
+# The pages allowed to talk to the guide (CORS, and the web chat's websocket origin check).
+export MADOGUCHI_CORS="${MADOGUCHI_CORS:-http://localhost:${WEB_PORT} http://127.0.0.1:${WEB_PORT}}"
+read -r -a CORS <<< "${MADOGUCHI_CORS}"
 mkdir -p var
 # Conversations are stored masked (bot/privacy/tracker_store.py): a SQLite file by default, or the
 # SQLAlchemy URL in MADOGUCHI_TRACKER_DB_URL (left as ${VAR} here: Rasa expands it, no secret on disk).
@@ -35,7 +37,7 @@ YAML
 .venv/bin/python -m bot.web_server --port "$WEB_PORT" --rasa "http://localhost:${RASA_PORT}" &
 PIDS=("$!")
 if [ "$ACTIONS" = server ]; then
-  .venv/bin/rasa run actions --actions actions --port "$ACTION_PORT" &
+  .venv/bin/python -m bot.serve run actions --actions actions --port "$ACTION_PORT" &
   PIDS+=("$!")
   echo "Madoguchi: action server on http://localhost:${ACTION_PORT}/health"
 else
@@ -44,5 +46,5 @@ fi
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT INT TERM
 echo "Madoguchi: REST channel on http://localhost:${RASA_PORT}/webhooks/rest/webhook (starting; model loading takes a few seconds)"
 echo "Madoguchi: staff FAQ search on http://localhost:${RASA_PORT}/webhooks/faq_search/search?q=..."
-.venv/bin/rasa run --port "$RASA_PORT" --model models/madoguchi.tar.gz \
+.venv/bin/python -m bot.serve run --port "$RASA_PORT" --model models/madoguchi.tar.gz \
   --endpoints var/endpoints.yml --credentials var/credentials.yml --cors "${CORS[@]}"

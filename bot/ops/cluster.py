@@ -201,13 +201,13 @@ class Cluster:
         return proc
 
     def start_actions(self) -> subprocess.Popen:
-        return self._spawn("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
+        return self._spawn("actions", [str(BIN / "python"), "-m", "bot.serve", "run", "actions", "--actions", "actions",
                                        "--port", str(self.action_port)])
 
     def start_rasa(self, i: int) -> subprocess.Popen:
         endpoints, credentials = self.workdir / "endpoints.yml", self.workdir / "credentials.yml"
         return self._spawn(f"rasa-{i + 1}", [
-            str(BIN / "rasa"), "run", "--port", str(self.rasa_ports[i]), "--model", str(MODEL),
+            str(BIN / "python"), "-m", "bot.serve", "run", "--port", str(self.rasa_ports[i]), "--model", str(MODEL),
             "--endpoints", str(endpoints), "--credentials", str(credentials),
         ])
 

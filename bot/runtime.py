@@ -1,0 +1,74 @@
+"""The one start-up of Madoguchi's server processes: every change to Rasa's or Sanic's behaviour that
+the guard of issue 16 needs is installed here, explicitly, by the entry point (``python -m bot.serve``).
+
+What :func:`install` installs, and why:
+
+- ``bot.privacy.logging``: personal data masked in every log record of the process;
+- ``bot.rasa_fixes`` and ``bot.action_runner`` (also installed when our NLU components load; see their
+  modules): one cached action-reply validator, kept-alive action-server sessions, ``inprocess:`` actions;
+- ``bot.channels.guard.protect`` on the app ``rasa run`` builds (``rasa.core.run.configure_app`` is
+  wrapped): Content-Length checked while Sanic reads the request head (Sanic 21.12 spun for ever on a
+  negative length and answered 500 to a non-number), bodies over the route's limit refused with 413
+  unread, and a guard refusal answered as JSON.
+
+Each change checks the installed version of what it changes and refuses to start on another one: it
+was written for, and tested against, exactly these.
+"""
+from __future__ import annotations
+
+import functools
+from importlib import metadata
+from typing import Any, Callable
+
+# What the changes were written for; another version may have moved or fixed what they change.
+WRITTEN_FOR = {"rasa": "3.6.21", "sanic": "21.12.2"}
+
+_installed = False
+
+
+class UnsupportedVersion(RuntimeError):
+    pass
+
+
+def check_versions(expected: dict[str, str] | None = None, installed: Callable[[str], str] = metadata.version) -> None:
+    """Refuses (UnsupportedVersion, with what to do) when a package differs from what the changes were written for."""
+    for package, version in (expected or WRITTEN_FOR).items():
+        found = installed(package)
+        if found != version:
+            raise UnsupportedVersion(
+                f"Madoguchi's start-up changes to {package} were written for {package} {version}, "
+                f"but {package} {found} is installed. Install the pinned versions (requirements.lock) "
+                f"or review bot/runtime.py and the modules it names for the new version."
+            )
+
+
+def _protected(configure_app: Callable[..., Any]) -> Callable[..., Any]:
+    from bot.channels import guard
+
+    @functools.wraps(configure_app)
+    def configure(*args: Any, **kwargs: Any) -> Any:
+        app = configure_app(*args, **kwargs)
+        guard.protect(app)
+        return app
+
+    configure.madoguchi_guarded = True  # type: ignore[attr-defined]
+    return configure
+
+
+def install() -> None:
+    """Installs every start-up change once (idempotent); raises UnsupportedVersion first if need be."""
+    global _installed
+    if _installed:
+        return
+    check_versions()
+    import rasa.core.run
+
+    from bot import action_runner, rasa_fixes
+    from bot.privacy import logging as privacy_logging
+
+    privacy_logging.install()
+    rasa_fixes.install()
+    action_runner.install()
+    if not getattr(rasa.core.run.configure_app, "madoguchi_guarded", False):
+        rasa.core.run.configure_app = _protected(rasa.core.run.configure_app)
+    _installed = True
