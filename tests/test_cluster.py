@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from bot.channels.conversations import conversation_key
 from bot.channels.resilient import APOLOGY
 from bot.ops.cluster import Cluster
 from servers import post_json
@@ -62,10 +63,11 @@ def test_the_conversation_is_in_the_postgresql_tracker_store_and_the_locks_in_re
     ask(cluster, 0, QUESTION, who)
     with psycopg2.connect(host=cluster.pg_host, port=cluster.pg_port, user=cluster.pg_user,
                           dbname=cluster.database) as conn, conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM events WHERE sender_id = %s AND type_name = 'user'", (who,))
+        cur.execute("SELECT count(*) FROM events WHERE sender_id = %s AND type_name = 'user'",
+                    (conversation_key("rest", who),))
         assert cur.fetchone()[0] == 1
     # Rasa deletes a conversation's lock when its last ticket is done: no stale lock is left behind
-    assert cluster.redis().get(f"{cluster.key_prefix}:lock:{who}") is None
+    assert cluster.redis().get(f"{cluster.key_prefix}:lock:{conversation_key('rest', who)}") is None
 
 
 def test_info_logs_are_json_lines_without_message_texts(cluster):

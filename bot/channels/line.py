@@ -42,6 +42,9 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
+
+from bot.channels import guard
+from bot.channels.conversations import keyed_by_channel
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -283,6 +286,7 @@ class LineInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         line_webhook = Blueprint("line_webhook", __name__)
+        on_new_message = keyed_by_channel(self.name(), on_new_message)  # conversations kept per channel
 
         @line_webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -381,6 +385,8 @@ class LineInput(InputChannel):
         await self._reply(event["replyToken"], messages, event_id)
 
     async def _ask_rasa(self, on_new_message: OnNewMessage, text: str, event: dict) -> list[dict]:
+        if len(text) > guard.MAX_MESSAGE_CHARS:  # answered, neither read nor stored
+            return [{"text": guard.TOO_LONG}]
         collector = LineCollector()
         metadata = {
             "line": {

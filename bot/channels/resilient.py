@@ -12,6 +12,13 @@ alike), so "no reply at all" means something failed. ``AlwaysAnswers`` wraps the
 a channel: it counts what the turn sends and, if nothing was sent (or processing raised), sends
 ``APOLOGY`` through the same output channel. Nothing else changes; the message text is not logged.
 
+Both also keep their conversations apart from other channels' (``bot.channels.conversations``: the
+tracker key is ``rest:<sender>`` / ``socketio:<session id>``), and the REST channel checks every request
+(``bot.channels.guard``) before Rasa sees it: a JSON object of at most 64 kB, a safe ``sender``, a
+``message`` string of at most 2,000 characters, the client's rate; anything else is refused with 400,
+413 or 429 and a Japanese ``{"error": …}``. Client-supplied ``metadata`` and ``input_channel`` are
+dropped (they reached the tracker store unmasked and the staff report verbatim).
+
 credentials.yml (instead of ``rest`` and ``bot.channels.socketio.SocketIOInput``):
 
     bot.channels.resilient.RestInput:
@@ -22,14 +29,22 @@ the same.
 """
 from __future__ import annotations
 
+import inspect
 import logging
+from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
+from rasa.utils.endpoints import bool_arg
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot import action_runner
+from bot.channels import guard
+from bot.channels.conversations import keyed_by_channel
 from bot.channels.socketio import SocketIOInput as MadoguchiSocketIOInput
 from bot.dialogue.reply import APOLOGY  # one wording for every failure
 
@@ -77,16 +92,54 @@ def always_answers(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> C
     return handle
 
 
+def guarded_handler(channel: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:
+    """The handler a channel passes its messages to: keyed by channel, always answering."""
+    return keyed_by_channel(channel, always_answers(on_new_message))
+
+
 class AlwaysAnswers:
-    """Mixin for an InputChannel: wraps the message handler with :func:`always_answers`."""
+    """Mixin for an InputChannel: wraps the message handler with :func:`guarded_handler`."""
 
     def blueprint(self, on_new_message):  # type: ignore[no-untyped-def]
         # and, at server start, the actions package of an `inprocess:` action endpoint is loaded
-        return action_runner.preload_on_start(super().blueprint(always_answers(on_new_message)))  # type: ignore[misc]
+        handler = guarded_handler(self.name(), on_new_message)  # type: ignore[attr-defined]
+        return action_runner.preload_on_start(super().blueprint(handler))  # type: ignore[misc]
 
 
-class RestInput(AlwaysAnswers, RasaRestInput):
-    """Rasa's REST channel (``/webhooks/rest/webhook``) that never answers with an empty list."""
+class RestInput(RasaRestInput):
+    """Rasa's REST channel (``/webhooks/rest/webhook``, same request and reply) that checks every request
+    first and never answers with an empty list (see the module docstring)."""
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        handle = guarded_handler(self.name(), on_new_message)
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", inspect.getmodule(self).__name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> Any:
+            try:
+                payload = guard.json_object(request.body)
+                sender = guard.check_sender(payload.get("sender"))
+                text = guard.check_text(payload.get("message"))
+                guard.limiter().check(guard.client_address(request), text)
+            except guard.TooLong as refused:  # answered as the guide answers, neither read nor stored
+                return response.json([{"recipient_id": sender, "text": refused.message}])
+            except guard.Refused as refused:
+                return guard.refusal_response(refused)
+            if bool_arg(request, "stream", default=False):
+                return response.stream(self.stream_response(handle, text, sender, self.name(), None),
+                                       content_type="text/event-stream")
+            collector = CollectingOutputChannel()
+            try:
+                await handle(UserMessage(text, collector, sender, input_channel=self.name()))
+            except CancelledError:
+                logger.error("a REST message timed out (channel=rest)")
+            return response.json(collector.messages)
+
+        return action_runner.preload_on_start(webhook)
 
 
 class SocketIOInput(AlwaysAnswers, MadoguchiSocketIOInput):

@@ -18,6 +18,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import guard
 from bot.kb import search as kb_search
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
@@ -26,6 +27,33 @@ MAX_QUERY_CHARS = 1000
 
 def _error(message: str, status: int = 400) -> HTTPResponse:
     return response.json({"error": message}, status=status, dumps=_dumps)
+
+
+def _parameters(request: Request) -> tuple[str, Optional[str], int]:
+    """(query, lg_code, limit) from the query string or a JSON body; :class:`guard.Refused` (400) with the
+    reason for anything else (before: ``limit: 1e400``, a lone surrogate or deep nesting gave 500)."""
+    if request.method == "POST" and (request.body or b"").strip():
+        params: Dict[str, Any] = guard.json_object(request.body)
+    else:
+        params = {k: request.args.get(k) for k in request.args}
+    query = params.get("q", params.get("query")) or ""
+    if not isinstance(query, str):
+        raise guard.Refused(400, "q は文字列で指定してください")
+    if len(query) > MAX_QUERY_CHARS:
+        raise guard.Refused(400, f"検索語が長すぎます（{MAX_QUERY_CHARS} 文字まで）")
+    if guard.has_lone_surrogate(query):
+        raise guard.Refused(400, "検索語に読み取れない文字が含まれています")
+    lg_code = params.get("lg_code") or None
+    if lg_code is not None and not (isinstance(lg_code, str) and len(lg_code) <= 12 and lg_code.isascii()):
+        raise guard.Refused(400, "lg_code は6桁の団体コードで指定してください")
+    limit = params.get("limit") or 5
+    if isinstance(limit, str) and limit.strip().isascii() and limit.strip().isdigit() and len(limit.strip()) <= 4:
+        limit = int(limit)
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise guard.Refused(400, "limit は整数で指定してください")
+    if not 1 <= limit <= kb_search.MAX_LIMIT:
+        raise guard.Refused(400, f"limit は 1 から {kb_search.MAX_LIMIT} までです")
+    return query, lg_code, limit
 
 
 class FaqSearchInput(InputChannel):
@@ -51,25 +79,10 @@ class FaqSearchInput(InputChannel):
         async def search(request: Request) -> HTTPResponse:
             if self.token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {self.token}"):
                 return _error("認証が必要です", 401)
-            if request.method == "POST":
-                try:
-                    params = json.loads(request.body or b"{}")
-                except (ValueError, UnicodeDecodeError):
-                    return _error("JSON として読めません")
-                if not isinstance(params, dict):
-                    return _error("JSON のオブジェクト（{\"q\": \"…\"}）で送ってください")
-            else:
-                params = {k: request.args.get(k) for k in request.args}
-            query = str(params.get("q") or params.get("query") or "")
-            if len(query) > MAX_QUERY_CHARS:
-                return _error(f"検索語が長すぎます（{MAX_QUERY_CHARS} 文字まで）")
-            lg_code = params.get("lg_code") or None
             try:
-                limit = int(params.get("limit") or 5)
-            except (TypeError, ValueError):
-                return _error("limit は整数で指定してください")
-            if not 1 <= limit <= kb_search.MAX_LIMIT:
-                return _error(f"limit は 1 から {kb_search.MAX_LIMIT} までです")
+                query, lg_code, limit = _parameters(request)
+            except guard.Refused as refused:
+                return _error(refused.message, refused.status)
             loop = asyncio.get_running_loop()
             try:  # the first call builds the index: keep it off the event loop
                 hits = await loop.run_in_executor(None, functools.partial(kb_search.search, query, lg_code, limit))

@@ -63,6 +63,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels import guard
+from bot.channels.conversations import keyed_by_channel
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_API_BASE = "https://slack.com/api/"
@@ -221,7 +224,7 @@ class SlackInput(RasaSlackInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         slack_webhook = Blueprint("slack_webhook", __name__)
-        guarded = self._guarded(on_new_message)
+        guarded = self._guarded(keyed_by_channel(self.name(), on_new_message))  # conversations kept per channel
 
         @slack_webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -247,6 +250,9 @@ class SlackInput(RasaSlackInput):
     def _guarded(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:
         async def handle(message: UserMessage) -> None:
             try:
+                if len(message.text or "") > guard.MAX_MESSAGE_CHARS:  # answered, neither read nor stored
+                    await message.output_channel.send_text_message(message.sender_id, guard.TOO_LONG)
+                    return
                 await on_new_message(message)
             except asyncio.CancelledError:
                 raise

@@ -49,7 +49,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlp.entities import GAZETTEER_ENTITIES, extract, gazetteer_entries
 from bot.nlp.gazetteer import Gazetteer
 from bot.nlp.kana import romaji_to_kana
-from bot.nlp.normalize import fold, is_readable_question, normalize
+from bot.nlp.normalize import MAX_QUESTION_CHARS, fold, is_readable_question, normalize
 from bot.nlp.views import char_ngrams, character_terms, polarity_terms, sound_key, word_terms
 from bot import action_runner, rasa_fixes
 
@@ -70,7 +70,10 @@ class JapaneseNormalizer(GraphComponent):
     def _normalize(message: Message) -> None:
         text = message.get(TEXT)
         if isinstance(text, str):
-            message.set(TEXT, normalize(text) or text)
+            # A message longer than any question goes to the fallback (NoTextClassifier) whatever its
+            # words: the rest of the pipeline sees one character more than a question may have, so a
+            # 2,000-character message costs what a long question does (issue 16: bounded work).
+            message.set(TEXT, (normalize(text) or text)[: MAX_QUESTION_CHARS + 1])
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         # Annotated examples are stored normalized (a test checks it), so their offsets stay valid.

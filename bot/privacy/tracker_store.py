@@ -21,21 +21,28 @@ silently starts Rasa's plain, unmasked SQLTrackerStore. (The constructor still a
 as a synonym of ``inner_store`` for code that builds the store directly.)
 
 With ``inner_store: sql`` the events go to Rasa's own ``SQLTrackerStore`` (table ``events``: sender_id,
-type_name, timestamp, intent_name, action_name, data JSON) — the table `madoguchi report` reads. A
-relative SQLite path is taken from the working directory; its folder is created if missing.
+type_name, timestamp, intent_name, action_name, data JSON) — the table `madoguchi report` reads — through
+:class:`GuardedSQLTrackerStore`. A relative SQLite path is taken from the working directory; its folder is
+created if missing.
+
+Client metadata of a user message is masked like its text. Conversations are kept per channel
+(``bot.channels.conversations``: the key ``rest:<sender>``); a conversation stored before that under
+the bare sender id is resumed under its new key when all its messages came from that channel.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any, Iterable, Optional, Text
 
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, TrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, TrackerStore, ensure_schema_exists
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.channels.conversations import legacy_sender
 from bot.privacy import logging as privacy_logging
 from bot.privacy.masking import mask, mask_data
 
@@ -50,6 +57,8 @@ def mask_event(event: Event) -> Event:
     if isinstance(event, UserUttered):
         data = event.as_dict()
         masked = dict(data, text=mask(data.get("text")))
+        if data.get("metadata"):
+            masked["metadata"] = mask_data(data["metadata"])
         parse_data = dict(data.get("parse_data") or {})
         if parse_data:
             parse_data["text"] = mask(parse_data.get("text"))
@@ -79,6 +88,33 @@ def masked_tracker(tracker: DialogueStateTracker, domain: Domain) -> DialogueSta
     return copy
 
 
+class GuardedSQLTrackerStore(SQLTrackerStore):
+    """Rasa's SQL tracker store, except that an error while reading or writing a conversation is an error.
+
+    Rasa 3.6's ``session_scope`` takes *any* ``ValueError`` raised inside it for "PostgreSQL schema not
+    found" and exits the process (``print_error_and_exit``). A sender id or text the database cannot
+    store (a lone surrogate on SQLite, a NUL byte on PostgreSQL) raises ValueError, so one request ended
+    the server (issue 16). Here only the schema check itself can end it, as Rasa intends; a failure in
+    the work inside is raised to the caller (the turn fails, the channel answers with its apology).
+    """
+
+    @contextlib.contextmanager
+    def session_scope(self):  # type: ignore[no-untyped-def]
+        session = self.sessionmaker()
+        try:
+            try:
+                ensure_schema_exists(session)
+            except ValueError as e:  # the schema Rasa was told to use is missing: Rasa's own exit
+                import rasa.shared.utils.cli
+
+                rasa.shared.utils.cli.print_error_and_exit(
+                    f"Requested PostgreSQL schema '{e}' was not found in the database."
+                )
+            yield session
+        finally:
+            session.close()
+
+
 def _inner_store(
     store_type: str, domain: Domain, event_broker: Optional[EventBroker], url: Optional[str], kwargs: dict
 ) -> TrackerStore:
@@ -90,7 +126,8 @@ def _inner_store(
         path = url[len("sqlite:///"):]
         if path and path != ":memory:":
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    return SQLTrackerStore(domain=domain, host=url or kwargs.pop("host", None), event_broker=event_broker, **kwargs)
+    return GuardedSQLTrackerStore(domain=domain, host=url or kwargs.pop("host", None), event_broker=event_broker,
+                                  **kwargs)
 
 
 class MaskingTrackerStore(TrackerStore):
@@ -130,10 +167,33 @@ class MaskingTrackerStore(TrackerStore):
         await self._store.save(masked_tracker(tracker, self.domain))
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        return await self._store.retrieve(sender_id)
+        tracker = await self._store.retrieve(sender_id)
+        if tracker is None:
+            tracker = await self._stored_before_channels(sender_id, full=False)
+        return tracker
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
-        return await self._store.retrieve_full_tracker(conversation_id)
+        tracker = await self._store.retrieve_full_tracker(conversation_id)
+        if tracker is None:
+            tracker = await self._stored_before_channels(conversation_id, full=True)
+        return tracker
+
+    async def _stored_before_channels(self, key: Text, full: bool) -> Optional[DialogueStateTracker]:
+        """The conversation stored under the bare sender id of a channel key, when all its messages came
+        from that channel, as a tracker under the new key (its next save stores it there)."""
+        legacy = legacy_sender(key)
+        if legacy is None:
+            return None
+        channel, old_key = legacy
+        old = await (self._store.retrieve_full_tracker(old_key) if full else self._store.retrieve(old_key))
+        if old is None:
+            return None
+        events = [e.as_dict() for e in old.events]
+        channels = {e.get("input_channel") for e in events if e.get("event") == "user"}
+        if channels != {channel}:
+            return None
+        logger.info("a conversation stored before channels were kept apart resumes under its channel key")
+        return DialogueStateTracker.from_dict(key, events, self.domain.slots)
 
     async def keys(self) -> Iterable[Text]:
         return await self._store.keys()
