@@ -75,10 +75,13 @@ def mask_event(event: Event) -> Event:
     return event if masked == data else Event.from_parameters(masked)
 
 
-def masked_tracker(tracker: DialogueStateTracker, domain: Domain) -> DialogueStateTracker:
-    """``tracker`` itself when it holds no personal data, else a copy rebuilt from masked events."""
+def masked_tracker(tracker: DialogueStateTracker, domain: Domain, start: int = 0) -> DialogueStateTracker:
+    """``tracker`` itself when it holds no personal data, else a copy rebuilt from masked events.
+
+    The events before ``start`` are taken as they are: they were read from the store, masked already.
+    """
     events = list(tracker.events)
-    masked = [mask_event(e) for e in events]
+    masked = events[:start] + [mask_event(e) for e in events[start:]]
     if all(a is b for a, b in zip(events, masked)):
         return tracker
     copy = DialogueStateTracker.from_events(
@@ -130,6 +133,15 @@ def _inner_store(
                                   **kwargs)
 
 
+_STORED = "_madoguchi_events_stored"  # on a tracker read or saved here: how many of its events are stored, masked
+
+
+def _read(tracker: Optional[DialogueStateTracker]) -> Optional[DialogueStateTracker]:
+    if tracker is not None:
+        setattr(tracker, _STORED, len(tracker.events))
+    return tracker
+
+
 class MaskingTrackerStore(TrackerStore):
     """Masks personal data in user and bot texts, then delegates to the inner store (see module doc)."""
 
@@ -164,19 +176,25 @@ class MaskingTrackerStore(TrackerStore):
         self._store.domain = domain or Domain.empty()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await self._store.save(masked_tracker(tracker, self.domain))
+        # Only what the SQL store has not got yet is masked: before, every turn masked the whole
+        # conversation again, on the event loop (issue 16). The memory store keeps whole trackers.
+        start = 0
+        if isinstance(self._store, SQLTrackerStore) and tracker._max_event_history is None:  # noqa: SLF001
+            start = min(getattr(tracker, _STORED, 0), len(tracker.events))
+        await self._store.save(masked_tracker(tracker, self.domain, start))
+        setattr(tracker, _STORED, len(tracker.events))
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         tracker = await self._store.retrieve(sender_id)
         if tracker is None:
             tracker = await self._stored_before_channels(sender_id, full=False)
-        return tracker
+        return _read(tracker)
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         tracker = await self._store.retrieve_full_tracker(conversation_id)
         if tracker is None:
             tracker = await self._stored_before_channels(conversation_id, full=True)
-        return tracker
+        return _read(tracker)
 
     async def _stored_before_channels(self, key: Text, full: bool) -> Optional[DialogueStateTracker]:
         """The conversation stored under the bare sender id of a channel key, when all its messages came
