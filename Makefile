@@ -16,7 +16,7 @@ export MADOGUCHI_DB_URL ?=
 # No telemetry or error reports to Rasa's servers (the network is closed here, and they are not ours to send).
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install kb train run test eval nlu-cv vendor-web cluster load lint clean
+.PHONY: help system install kb train run test eval nlu-cv vendor-web cluster load lint clean
 
 help:
 	@echo "make run   — set up, build the knowledge base, train if needed, serve on http://localhost:$(RASA_PORT)"
@@ -51,7 +51,11 @@ train: $(MODEL)
 run: $(DB) $(MODEL)
 	@bash scripts/run.sh
 
-test: $(DB) $(MODEL)
+# Debian's chromium and a CJK font for the browser tests: installed when missing (as root), before anything else.
+system:
+	@bash scripts/system-packages.sh
+
+test: system $(DB) $(MODEL)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # QA benchmark (public sample + our evaluation set) against a freshly started guide.

@@ -33,8 +33,8 @@ CHROMIUM_FLAGS = [
 ]
 MISSING = (
     "Chromium がありません（/usr/bin/chromium）。ブラウザのテストには Debian の chromium パッケージが要ります。"
-    "CI では .ci/run が `apt-get install -y chromium fonts-noto-cjk` で入れます。手元では "
-    "`apt-get update && apt-get install -y chromium fonts-noto-cjk` を実行してください。"
+    "`make test` が root で実行されたときは自動で入れます（scripts/system-packages.sh）。手元では "
+    "`apt-get update && apt-get install -y chromium fonts-ipafont-gothic` を実行してください。"
 )
 KEYS = {
     "Enter": {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"},
