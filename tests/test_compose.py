@@ -88,7 +88,8 @@ def test_secrets_come_from_the_env_file_only():
         assert SERVICES[name]["env_file"] == "deploy/.env"
     text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
     assert not re.search(r"(PASSWORD|SECRET|TOKEN)\s*[:=]\s*\S", text), "no secret literal in the compose file"
-    assert not any("environment" in spec for spec in SERVICES.values())
+    for spec in SERVICES.values():  # what a service sets itself is settings, never a secret
+        assert not any(re.search(r"PASSWORD|SECRET|TOKEN|_URL", key) for key in spec.get("environment") or {})
     endpoints = (REPO / "deploy" / "endpoints.yml").read_text(encoding="utf-8")
     assert "password: ${POSTGRES_PASSWORD}" in endpoints
 
@@ -122,3 +123,16 @@ def test_the_image_installs_the_locked_dependencies_and_the_package():
     assert "pip install --no-deps --no-build-isolation -e ." in dockerfile
     assert "rasa train" in dockerfile
     assert all(SERVICES[n]["image"] == "madoguchi:latest" for n in ("kb-load", "actions", *RASA))
+
+
+@pytest.mark.parametrize("name", RASA)
+def test_rasa_starts_through_the_start_up_and_sees_clients_behind_nginx(name):
+    """The guard (bot.runtime via bot.serve) is installed, and the rate limit reads the address nginx
+    forwards: without MADOGUCHI_PROXIES_COUNT every resident would share nginx's one bucket."""
+    service = COMPOSE["services"][name]
+    assert "python -m bot.serve run" in " ".join(service["command"])
+    assert str(service["environment"]["MADOGUCHI_PROXIES_COUNT"]) == "1"
+    for location in ("/webhooks/", "/socket.io/"):
+        block = re.search(rf"location {re.escape(location)} \{{(.*?)\}}", NGINX, re.S).group(1)
+        assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in block, location
+    assert "python -m bot.serve" in " ".join(COMPOSE["services"]["actions"]["command"])
