@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sqlite3
 import uuid
 
@@ -13,8 +14,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.channels.conversations import conversation_key
 from bot.privacy import logging as privacy_logging
-from bot.privacy.masking import EMAIL, MY_NUMBER, PHONE, fold, mask, mask_data
+from bot.privacy import masking
+from bot.privacy.masking import EMAIL, MY_NUMBER, PHONE, fold, mask, mask_data, spans
 from bot.privacy.tracker_store import MaskingTrackerStore
 from servers import REPO, RasaStack, running_stack
 
@@ -44,10 +47,40 @@ def test_personal_data_is_masked(text, expected):
     assert mask(text) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    # digits grouped by spaces or dots
+    ("03.1234.5678", PHONE), ("090.1234.5678", PHONE), ("090 1234 5678", PHONE), ("０３．１２３４．５６７８", PHONE),
+    ("03・1234・5678", PHONE), ("1234.5678.9012", MY_NUMBER), ("Tel.03-1234-5678", f"Tel.{PHONE}"),
+    # 漢数字
+    ("〇三－一二三四－五六七八", PHONE), ("〇九〇一二三四五六七八", PHONE), ("電話は零三ー一二三四ー五六七八まで", f"電話は{PHONE}まで"),
+    ("一二三四 五六七八 九〇一二", MY_NUMBER),
+    # a 漢数字 next to an Arabic number is not read as a digit of it (健一 + 090…)
+    ("担当 山田健一090-1234-5678", f"担当 山田健一{PHONE}"), ("〇三一二三四五六七八0312345678", PHONE + PHONE),
+    # invisible characters inside the number: the whole of it goes, invisible characters included
+    ("0\u200b3-1234-5678", PHONE), ("090\u200b1234\u200b5678", PHONE), ("電話0\u00ad3-1234-5678です", f"電話{PHONE}です"),
+    ("0\u200c3\u200d-\u20601234-\ufeff5678", PHONE), ("1234\u200b5678\u200b9012", MY_NUMBER),
+    ("0\ufe0f\u20e33\ufe0f\u20e3-1234-5678", PHONE), ("taro\u200b@example\u200b.jp", EMAIL),
+    # other scripts' digits; a hyphen before the number
+    ("٠٣-١٢٣٤-٥٦٧٨", PHONE), ("TEL-03-1234-5678", f"TEL-{PHONE}"),
+    # e-mail: the local part is at most 64 characters; overlapping finds are masked as one
+    ("x" * 70 + "@example.jp", "x" * 6 + EMAIL), ("a@b.jpa@b.jp", EMAIL), ("0312345678@x.jp", EMAIL),
+])
+def test_more_forms_are_masked(text, expected):
+    assert mask(text) == expected
+
+
+def test_spans_refer_to_the_original_text_invisible_characters_included():
+    text = "電話は0\u200b3-1234-5678\u200bです"
+    assert spans(text) == [(3, 16, PHONE)]
+    assert mask(text) == f"電話は{PHONE}\u200bです"  # an invisible character outside the number is kept
+
+
 @pytest.mark.parametrize("text", [
     "団体コード131211の自治体は？", "2018-02-07に開催", "平成30年2月7日 13:00-17:00", "参加者は120名、82団体",
     "2018/02/07", "第7回総会", "1234567890123",  # 13 digits (法人番号) is not a マイナンバー
     "", "住民票の写しはどこで取れますか",
+    "第七回総会", "二〇一八年二月七日", "三十人", "一二〇〇名", "一三一二一一", "〇〇さん", "2018.02.07", "13.00-17.00",
+    "confidence 0.9876543210", "score=10.0123456789", "id 123e4567-e89b-12d3-a456-426614174000",
 ])
 def test_codes_dates_and_plain_text_are_kept(text):
     assert mask(text) == text
@@ -71,6 +104,64 @@ def test_log_records_are_masked_from_any_logger(caplog):
     text = caplog.text
     assert "090-1234-5678" not in text and "taro@example.jp" not in text
     assert PHONE in text and EMAIL in text
+
+
+class _Recording:
+    """A compiled pattern, or the re module, that records the length of every string it is run on."""
+
+    def __init__(self, target, lengths: list[int]) -> None:
+        self._target, self._lengths = target, lengths
+
+    def __getattr__(self, name):
+        attribute = getattr(self._target, name)
+        if name not in ("search", "match", "fullmatch", "finditer", "findall", "sub", "subn", "split"):
+            return attribute
+
+        def run(*args, **kwargs):
+            string = args[0] if isinstance(self._target, re.Pattern) else args[1]
+            self._lengths.append(len(string))
+            return attribute(*args, **kwargs)
+        return run
+
+
+ADVERSARIAL = ["a" * 200_000, "a." * 100_000, "0" * 200_000, "0 " * 100_000, "0-" * 100_000, "a@" * 100_000,
+               "a" * 100_000 + "@" + "b." * 50_000, "〇" * 200_000, "0\u200b" * 100_000, "+81(0)" * 30_000]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda t: f"{t[:4]!r}...{t[-4:]!r}")
+def test_no_regular_expression_runs_on_more_than_a_bounded_window(monkeypatch, text):
+    """Linear time without a clock: each pattern is run on a few hundred characters at most, at most
+    once per character of the text (the original ran the e-mail pattern over the whole text: over 30 s for
+    160,000 characters). ``python -m bot.privacy.masking`` prints the times."""
+    lengths: list[int] = []
+    for name, value in list(vars(masking).items()):
+        if isinstance(value, re.Pattern):
+            monkeypatch.setattr(masking, name, _Recording(value, lengths))
+    monkeypatch.setattr(masking, "re", _Recording(re, lengths))
+    assert mask(text + " 電話は03-1234-5678、メールはtaro@example.jp") == text + f" 電話は{PHONE}、メールは{EMAIL}"
+    assert lengths and max(lengths) <= 300
+    assert len(lengths) <= len(text)
+
+
+def test_full_width_digits_written_as_escapes_are_masked_in_log_records(caplog):
+    privacy_logging.install()
+    # ０３-１２３４-５６７８ as json.dumps writes it
+    raw = "\\uff10\\uff13-\\uff11\\uff12\\uff13\\uff14-\\uff15\\uff16\\uff17\\uff18"
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("rasa.core.processor").info("payload %s", json.dumps({"text": "電話は０３-１２３４-５６７８です"}))
+        logging.getLogger("bot").info("ascii \\u0030\\u0039\\u0030-1234-5678 and \\u0074aro\\u0040example.jp")
+    text = caplog.text
+    assert raw not in text and "\\u0030\\u0039\\u0030" not in text and "example.jp" not in text
+    assert text.count(PHONE) == 2 and EMAIL in text
+    assert '"\\u96fb\\u8a71\\u306f' + PHONE + '\\u3067\\u3059"' in text  # the rest is kept as written
+
+
+def test_log_records_without_personal_data_are_kept_as_written():
+    escaped = "code %s \\ud83d\\ude00 \\u0031\\u0033\\u0031\\u0032\\u0031\\u0031 at 13\\uff1a00"
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, escaped, ("131211",), None)
+    message = record.getMessage()
+    privacy_logging.mask_record(record)
+    assert record.getMessage() == message
 
 
 def _tracker(sender: str) -> DialogueStateTracker:
@@ -147,9 +238,10 @@ def stack(tmp_path_factory):
         yield servers
 
 
-def stored_events(stack: RasaStack, sender: str) -> list[tuple[str, dict]]:
+def stored_events(stack: RasaStack, sender: str, channel: str = "rest") -> list[tuple[str, dict]]:
     with sqlite3.connect(stack.tracker_db) as conn:
-        rows = conn.execute("SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id", (sender,)).fetchall()
+        rows = conn.execute("SELECT type_name, data FROM events WHERE sender_id = ? ORDER BY id",
+                            (conversation_key(channel, sender),)).fetchall()
     return [(t, json.loads(d)) for t, d in rows]
 
 
@@ -214,7 +306,7 @@ def test_web_chat_socketio_conversation_is_stored_masked(stack):
     finally:
         client.disconnect()
     assert replies and replies[0].get("text")
-    users = [d for t, d in stored_events(stack, session_id) if t == "user"]
+    users = [d for t, d in stored_events(stack, session_id, "socketio") if t == "user"]
     assert users and users[-1]["text"] == mask(PII_MESSAGE)
     raw_file = stack.tracker_db.read_bytes()
     assert not [value for value in RAW if value.encode() in raw_file]

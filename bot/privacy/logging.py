@@ -3,12 +3,20 @@
 A log record factory rather than a handler filter: it sees every record created by any logger, before
 any handler (present or added later) formats it. Records below a logger's level are never created, so
 the cost is paid only for records that are emitted.
+
+A message may hold a user's text as ``json.dumps`` writes it by default, every non-ASCII character as a
+``\\uXXXX`` escape (０３-… as ``\\uff10\\uff13-…``): escapes are read as the characters they stand for when
+looking for personal data, and whatever is masked is replaced escapes and all; the rest of the line is kept
+as written.
 """
 from __future__ import annotations
 
 import logging
+import re
 
-from bot.privacy.masking import mask
+from bot.privacy.masking import mask, spans
+
+_ESCAPE_RE = re.compile(r"\\u([0-9A-Fa-f]{4})")  # fixed width: one pass over the message, no backtracking
 
 _installed = False
 
@@ -26,9 +34,29 @@ def mask_record(record: logging.LogRecord) -> None:
         message = record.getMessage()
     except Exception:  # a malformed record stays as it is; logging reports it itself
         return
-    masked = mask(message)
+    masked = mask_escaped(message)
     if masked != message:
         record.msg, record.args = masked, ()
+
+
+def mask_escaped(message: str) -> str:
+    """``mask(message)``, also masking personal data written with ``\\uXXXX`` escapes."""
+    if "\\u" not in message:
+        return mask(message)
+    decoded, where, last = [], [], 0  # where: the offset in message of each decoded character
+    for escape in _ESCAPE_RE.finditer(message):
+        decoded.append(message[last:escape.start()])
+        where.extend(range(last, escape.start()))
+        decoded.append(chr(int(escape.group(1), 16)))
+        where.append(escape.start())
+        last = escape.end()
+    decoded.append(message[last:])
+    where.extend(range(last, len(message) + 1))  # and where the message ends
+    pieces, last = [], 0
+    for start, end, label in spans("".join(decoded)):
+        pieces += [message[last:where[start]], label]
+        last = where[end]
+    return "".join(pieces) + message[last:] if pieces else message
 
 
 def install() -> None:
