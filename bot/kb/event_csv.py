@@ -8,17 +8,16 @@ the companion report format (``data/kb/assemblies/NNN.yml``, see README).
 """
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.kb import models as m
+from bot.kb import models as m, spreadsheet
 from bot.kb.codes import code_problem
 from bot.kb.dates import DateError, parse_date, parse_time
-from bot.kb.files import LoadError, Problem, read_csv
+from bot.kb.files import LoadError, Problem, limit_problems, read_csv
 
 EVENT_COLUMNS = [
     "都道府県コード又は市区町村コード", "NO", "都道府県名", "市区町村名", "イベント名", "イベント名_カナ", "イベント名_英語",
@@ -34,6 +33,7 @@ MAPPED = {
 }
 DATE_TIME = {"開始日", "終了日", "開始時間", "終了時間"}
 EXTRA = [c for c in EVENT_COLUMNS if c not in MAPPED and c not in DATE_TIME and c != "NO"]
+MAX_NUMBER = 2**31 - 1  # an INTEGER column (PostgreSQL refuses more; SQLite more than 2**63 - 1)
 
 
 def read_events(path: Path) -> list[dict]:
@@ -50,10 +50,10 @@ def read_events(path: Path) -> list[dict]:
                 problem(column, "必須の値が空です")
         try:
             number = int(row.get("NO") or "")
-            if number < 1:
+            if not 1 <= number <= MAX_NUMBER:
                 raise ValueError
         except ValueError:
-            problem("NO", f"「{row.get('NO')}」は総会の回（1以上の整数）ではありません")
+            problem("NO", f"「{row.get('NO')[:50]}」は総会の回（1以上 {MAX_NUMBER:,} 以下の整数）ではありません")
             continue
         if number in seen:
             problem("NO", f"第{number}回が {seen[number]} 行目と重複しています")
@@ -82,16 +82,19 @@ def read_events(path: Path) -> list[dict]:
         fields = {c: row[c] for c in EXTRA if row.get(c)}
         out.append({"number": number, "attrs": attrs, "fields": fields, "row": row_no})
     if problems:
-        raise LoadError(problems)
+        raise LoadError(limit_problems(str(path), problems))
     return out
 
 
 def upsert_events(session: Session, rows: list[dict], source: str) -> int:
     """Create or update assemblies by number; presentations and figures of existing ones are kept."""
+    numbers = [row["number"] for row in rows]
+    existing: dict[int, m.Assembly] = {}
+    for start in range(0, len(numbers), 500):  # one query per 500 rows, not one per row
+        chunk = select(m.Assembly).where(m.Assembly.number.in_(numbers[start : start + 500]))
+        existing.update((a.number, a) for a in session.scalars(chunk.options(selectinload(m.Assembly.event_fields))))
     for row in rows:
-        assembly = session.scalars(
-            select(m.Assembly).where(m.Assembly.number == row["number"]).options(selectinload(m.Assembly.event_fields))
-        ).first()
+        assembly = existing.get(row["number"])
         if assembly is None:
             assembly = m.Assembly(number=row["number"], source=source)
             session.add(assembly)
@@ -111,9 +114,13 @@ def upsert_events(session: Session, rows: list[dict], source: str) -> int:
 
 
 def export_events(session: Session) -> str:
-    """The assemblies as an イベント一覧 CSV (UTF-8 with BOM, CRLF: opens cleanly in Excel)."""
+    """The assemblies as an イベント一覧 CSV (UTF-8 with BOM, CRLF: opens cleanly in Excel).
+
+    Formula cells are neutralised with a leading ``'`` that the reader removes; plain numbers such
+    as a negative 経度 are written as they are (:mod:`bot.kb.spreadsheet`).
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = spreadsheet.writer(buffer, lineterminator="\r\n")
     writer.writerow(EVENT_COLUMNS)
     rows = session.scalars(select(m.Assembly).order_by(m.Assembly.number).options(selectinload(m.Assembly.event_fields)))
     for a in rows:

@@ -22,7 +22,8 @@ line ends**: Excel (the tool most municipal staff edit CSV with) opens a BOM-les
 Shift_JIS and garbles it, and the reader accepts the BOM anyway. Dates are written as
 ``YYYY-MM-DD``. Rows are ordered shared entries first, then by 団体コード, each group in database
 id order (which is file order after a load), so export → load into an empty database → export
-gives the same bytes.
+gives the same bytes. A cell a spreadsheet would run as a formula (``=…``, ``+…``, ``-…``, ``@…``)
+is written with a leading ``'``, which the reader removes again (:mod:`bot.kb.spreadsheet`).
 
 Caveat for Excel users: opening a CSV by double-click turns ``011002`` into ``11002``; the reader
 then says that the leading zero is probably missing.
@@ -33,6 +34,7 @@ import csv
 import dataclasses
 import datetime as dt
 import difflib
+import functools
 import io
 import re
 import unicodedata
@@ -42,7 +44,7 @@ from typing import BinaryIO, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.kb import files
+from bot.kb import files, spreadsheet
 from bot.kb.codes import check_digit, code_problem
 from bot.kb.dates import DateError, parse_date
 from bot.kb.files import LoadError, Problem, read_csv
@@ -75,15 +77,14 @@ def read_faq(path: Path, known_lg_codes: set[str], *, _seen: dict | None = None)
     them. Entries are returned unsaved (``FaqEntry`` objects without id), in file order.
     """
     path = Path(path)
-    if not path.exists():
-        raise LoadError([Problem(str(path), None, None, "ファイルがありません")])
     problems = _file_problems(path)
     if problems:
         raise LoadError(problems)
     try:
         rows = read_csv(path, FAQ_REQUIRED, FAQ_OPTIONAL)
     except LoadError as exc:
-        raise LoadError([_explain(path, p) for p in exc.problems]) from None
+        records = functools.cache(lambda: _records(path))  # parsed once, and only if a problem needs it
+        raise LoadError([_explain(path, p, records) for p in exc.problems]) from None
 
     seen: dict[tuple[str | None, str], tuple[str, int]] = {} if _seen is None else _seen
     entries: list[FaqEntry] = []
@@ -101,7 +102,7 @@ def read_faq(path: Path, known_lg_codes: set[str], *, _seen: dict | None = None)
         seen[key] = (str(path), row_no)
         entries.append(entry)
     if problems:
-        raise LoadError(problems)
+        raise LoadError(files.limit_problems(str(path), problems))
     return entries
 
 
@@ -171,7 +172,9 @@ def _entry(path: Path, row_no: int, row: dict[str, str], known: set[str], proble
 
 
 def _cell(value: str) -> str:
-    return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    """Line ends as LF. read_csv has stripped the value already; what it left at the start (a tab
+    after a removed spreadsheet quote, see bot.kb.spreadsheet) is part of the value."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _key_text(question: str) -> str:
@@ -204,14 +207,17 @@ def _code(raw: str, known: set[str], problem) -> str | None:
 # -- file-level problems that read_csv would report vaguely ----------------------------------------
 
 def _file_problems(path: Path) -> list[Problem]:
-    """Encodings and truncation, told specifically (UTF-16, EUC-JP, a file cut off mid-character)."""
-    if path.stat().st_size > files.MAX_FILE_BYTES:
-        return []  # read_csv reports the size without reading the file
-    raw = path.read_bytes()
+    """Encodings and truncation, told specifically (UTF-16, EUC-JP, a file cut off mid-character).
+
+    A file that is missing, not a regular file or too large raises LoadError (files.read_bytes).
+    """
+    raw = files.read_bytes(path)
     name = str(path)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_without_bom(raw):
         return [Problem(name, None, None, "文字コードが UTF-16（Excel の「Unicode テキスト」）です。"
                         "「CSV UTF-8」または Shift_JIS(CP932) の CSV で保存し直してください")]
+    if b"\x00" in raw:
+        return []  # read_csv says it is not a text file
     try:
         raw.decode("utf-8-sig")
         return []
@@ -251,13 +257,17 @@ def _utf16_without_bom(raw: bytes) -> bool:
 
 def _truncated(name: str, text: str, detail: str) -> Problem:
     """A file that ends in the middle of a character: say which row and column were cut."""
-    records = list(csv.reader(io.StringIO(text + ('"' if _open_quote(text) else ""), newline="")))
+    reason = f"ファイルが途中で切れています（{detail}）。元のファイルから保存し直してください"
+    try:
+        records = list(csv.reader(io.StringIO(text + ('"' if _open_quote(text) else ""), newline="")))
+    except csv.Error:  # a value longer than the csv module reads: the file is cut all the same
+        return Problem(name, None, None, reason)
     header = [files.normalize_header(h) for h in records[0]] if records else []
     if not records or text.endswith(("\n", "\r")):
         row, column = len(records) + 1, _column_name(header, 0) if records else None
     else:
         row, column = len(records), _column_name(header, len(records[-1]) - 1) if len(records) > 1 else None
-    return Problem(name, row, column, f"ファイルが途中で切れています（{detail}）。元のファイルから保存し直してください")
+    return Problem(name, row, column, reason)
 
 
 def _open_quote(text: str) -> bool:
@@ -269,14 +279,21 @@ def _column_name(header: list[str], index: int) -> str | None:
     return header[index] if 0 <= index < len(header) else None
 
 
-def _explain(path: Path, problem: Problem) -> Problem:
-    """Make read_csv's problems more specific for FAQ files (truncation, misspelt columns)."""
+def _records(path: Path) -> tuple[str, list[list[str]]]:
+    """The text of a file read_csv has parsed (so it is CSV, of at most files.MAX_CSV_ROWS records) and its records."""
+    text = files.read_text(path)
+    return text, list(csv.reader(io.StringIO(text, newline="")))
+
+
+def _explain(path: Path, problem: Problem, parsed=None) -> Problem:
+    """Make read_csv's problems more specific for FAQ files (truncation, misspelt columns).
+
+    ``parsed()`` gives (text, records) of the file (``_records``, cached by the caller)."""
     reason = problem.reason
     if reason.startswith("CSV として読めません"):
         return _locate_csv_error(path, problem)
     if reason.startswith("列の数が見出しと合いません"):
-        text = files.read_text(path)
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        text, records = (parsed or (lambda: _records(path)))()
         if problem.row == len(records) and not text.endswith(("\n", "\r")):
             header = [files.normalize_header(h) for h in records[0]]
             short = len(records[-1]) < len(header)
@@ -311,7 +328,10 @@ def _locate_csv_error(path: Path, problem: Problem) -> Problem:
     header = [files.normalize_header(h) for h in records[0]] if records else []
     rest = "".join(io.StringIO(text, newline="").readlines()[lines_read:])
     if "unexpected end of data" in error and _open_quote(rest):
-        partial = next(csv.reader(io.StringIO(rest + '"', newline="")), [])
+        try:
+            partial = next(csv.reader(io.StringIO(rest + '"', newline="")), [])
+        except csv.Error:  # the open value is longer than the csv module reads
+            partial = []
         column = _column_name(header, len(partial) - 1)
         reason = ("引用符（\"）が閉じられないままファイルが終わっています。ファイルが途中で切れているか、"
                   "値の中の「\"」が「\"\"」になっていません")
@@ -374,7 +394,7 @@ def export_faq_csv(session: Session, out: Path | str | BinaryIO | None = None) -
     rows = session.scalars(select(FaqEntry)).all()
     rows.sort(key=lambda e: (e.lg_code is not None, e.lg_code or "", e.id))
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = spreadsheet.writer(buffer, lineterminator="\r\n")
     writer.writerow(FAQ_COLUMNS)
     for e in rows:
         writer.writerow([

@@ -56,6 +56,7 @@ COLUMN_LABELS = {
     "scale_note": "規模", "title": "題目", "speaker": "発表者", "speaker_title": "発表者役職",
     "topic": "話題", "role": "役割", "kinds": "種類",
 }
+MAX_INTEGER = 2**31 - 1  # INTEGER columns (回, 順番, 参加者数 …): PostgreSQL refuses larger values
 FACT_KINDS = {"いつ", "時間", "どこ", "人数", "自治体数", "数値", "誰", "連携", "条件", "成果", "今後", "内容"}
 
 
@@ -360,10 +361,10 @@ class _Reader:
         try:
             number = int(str(value).replace(",", ""))
         except ValueError:
-            self.problem(path, row, column, f"「{value}」は整数ではありません")
+            self.problem(path, row, column, f"「{str(value)[:50]}」は整数ではありません")
             return None
-        if number < minimum:
-            self.problem(path, row, column, f"{minimum} 以上の整数にしてください")
+        if not minimum <= number <= MAX_INTEGER:
+            self.problem(path, row, column, f"{minimum} 以上 {MAX_INTEGER:,} 以下の整数にしてください")
             return None
         return number
 
@@ -480,8 +481,8 @@ def _kind_of(path: Path) -> str:
             return "society"
         raise LoadError([Problem(str(path), None, None, "総会報告（「回」がある）でも研究会情報（「事務局」がある）でもありません")])
     if path.suffix.lower() == ".csv":
-        first = read_text(path).splitlines()[:1]
-        header = {normalize_header(h) for h in (first[0].split(",") if first else [])}
+        first = re.split(r"\r\n|\r|\n", read_text(path), maxsplit=1)[0]  # not splitlines(): a file may have millions
+        header = {normalize_header(h) for h in first.split(",")}
         if {"団体コード", "都道府県名カナ"} <= header:
             return "master"
         if {"名称", "種別"} <= header:
