@@ -71,7 +71,8 @@ def _kb_export(args) -> int:
 
             text = export_json(session)
     if args.out and args.out != "-":
-        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        if not _write_out(Path(args.out), text, newline=""):
+            return 1
         print(f"{args.out} に書き出しました", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -252,12 +253,24 @@ def _report(args) -> int:
         return 1
     output = report.RENDERERS[args.format](built)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(output, encoding="utf-8")
+        if not _write_out(Path(args.out), output, mkdir=True):
+            return 1
         print(f"レポートを書き出しました: {Path(args.out).resolve()}")
     else:
         sys.stdout.write(output)
     return 0
+
+
+def _write_out(path: Path, text: str, newline: str | None = None, mkdir: bool = False) -> bool:
+    """Write an output file; on failure say why (no traceback) and return False."""
+    try:
+        if mkdir:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline=newline)
+    except OSError as exc:
+        print(f"{path} に書き出せません（{exc.strerror or exc}）", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,6 @@ A conversation's channel is the ``input_channel`` of its first user message (res
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import io
@@ -33,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
 
-from bot.kb import feedback as kb_feedback
+from bot.kb import feedback as kb_feedback, spreadsheet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TRACKER_DB = REPO_ROOT / "var" / "tracker.sqlite3"
@@ -269,8 +268,10 @@ def render_text(r: Report) -> str:
 
 
 def render_csv(r: Report) -> str:
+    """The figures as CSV; cells a spreadsheet would run as formulas (a resident's ``=…`` question, a
+    client-supplied channel name) get a leading ``'`` (bot.kb.spreadsheet)."""
     out = io.StringIO()
-    w = csv.writer(out)
+    w = spreadsheet.writer(out)
     w.writerow(["区分", "項目", "値", "補足"])
     w.writerow(["概要", "会話数", r.conversations, ""])
     w.writerow(["概要", "メッセージ数", r.messages, ""])

@@ -112,3 +112,10 @@ def test_a_missing_tracker_store_is_reported_plainly(tmp_path, capsys):
     assert cli.main(["report", "--tracker-db", f"sqlite:///{tmp_path / 'none.sqlite3'}"]) == 1
     assert "トラッカーストアのファイルがありません" in capsys.readouterr().err
     assert not (tmp_path / "none.sqlite3").exists()
+
+
+def test_a_report_that_cannot_be_written_is_a_message_not_a_traceback(generated, tmp_path, capsys):
+    url, _ = generated
+    assert cli.main(["--db", url, "report", "--tracker-db", url, "--format", "csv", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert str(tmp_path) in err and "書き出せません" in err
