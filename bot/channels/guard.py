@@ -163,15 +163,17 @@ def check_head(path: str, content_lengths: list[str], chunked: bool) -> None:
 class RateLimiter:
     """A token bucket per client address: ``burst`` tokens, refilled at ``rate`` per second.
 
-    A message costs :data:`BASE_COST` plus one token per :data:`CHARS_PER_TOKEN` characters, so what is
-    limited is the work a client asks for: with the defaults (10 tokens a second, 40 at once) a person
-    asking short questions is never held back, while a client sending the longest messages gets one
-    through every two seconds. Thread-safe; the table of clients is bounded (the least recently seen
-    are forgotten first).
+    A message costs :data:`BASE_COST` plus the square of its length in units of :data:`CHARS_PER_UNIT`
+    characters. People ask short questions and paste a long mail now and then, so with the defaults
+    (20 tokens a second, 100 at once) one client asking questions back to back is never held back
+    (a question of 30 characters costs 0.2: about 90 a second), a 300-character message costs 2.5,
+    and a client sending the longest messages (2,000 characters: 100 tokens) gets one through every
+    five seconds. One client cannot make the server spend its time on long messages while others wait.
+    Thread-safe; the table of clients is bounded (the least recently seen are forgotten first).
     """
 
-    BASE_COST = 0.1
-    CHARS_PER_TOKEN = 100
+    BASE_COST = 0.2
+    CHARS_PER_UNIT = 200
     MAX_CLIENTS = 100_000
 
     def __init__(self, rate: float, burst: float, clock=time.monotonic) -> None:
@@ -180,13 +182,15 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, env=os.environ) -> "RateLimiter":
-        """``MADOGUCHI_RATE`` (tokens per second, default 10; 0 turns the limit off) and
-        ``MADOGUCHI_BURST`` (default 40)."""
-        return cls(float(env.get("MADOGUCHI_RATE") or 10.0), float(env.get("MADOGUCHI_BURST") or 40.0))
+    def from_env(cls, env=os.environ, clock=time.monotonic) -> "RateLimiter":
+        """``MADOGUCHI_RATE`` (tokens per second, default 20; 0 turns the limit off) and
+        ``MADOGUCHI_BURST`` (default 100)."""
+        rate, burst = env.get("MADOGUCHI_RATE"), env.get("MADOGUCHI_BURST")
+        return cls(float(rate) if rate not in (None, "") else 20.0, float(burst) if burst not in (None, "") else 100.0,
+                   clock)
 
     def cost(self, text: str) -> float:
-        return self.BASE_COST + len(text) / self.CHARS_PER_TOKEN
+        return self.BASE_COST + (len(text) / self.CHARS_PER_UNIT) ** 2
 
     def allow(self, client: str, text: str = "") -> bool:
         """Takes the message's tokens from ``client``'s bucket; False (nothing taken) when it has too few."""
