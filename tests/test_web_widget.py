@@ -6,6 +6,10 @@ also starts Rasa with ``--enable-api`` (test only) to push a reply into the widg
 with ``trigger_intent`` — the one way to make the real bot answer with text it did not write itself
 (「<img …>」は…見つかりません), to check that bot replies with markup show as text.
 
+The page's origin is the one Rasa's socket.io accepts (``MADOGUCHI_CORS``, bot.channels.socketio): the widget
+keeps the session id and token the server confirmed, resumes the conversation with them after a reload,
+and 「会話を消去」 starts a new session (new id and token).
+
 Chromium is Debian's package (``.ci/run`` installs it). A missing Chromium fails the test; it is never skipped.
 """
 from __future__ import annotations
@@ -21,6 +25,7 @@ import urllib.request
 
 import pytest
 
+from bot.channels.conversations import conversation_key
 from bot.kb.loader import load
 from chromium import MISSING, Chromium, find_chromium
 from servers import REPO, RasaStack, post_json
@@ -59,8 +64,9 @@ true
 
 
 class WidgetStack(RasaStack):
-    """The real servers, with the flags the widget needs: ``--cors`` for the demo page's origin and,
-    for this test only, ``--enable-api`` (trigger_intent)."""
+    """The real servers, with the flags the widget needs: ``--cors`` for the demo page's origin (and
+    ``MADOGUCHI_CORS``, which the socket.io handshake checks) and, for this test only, ``--enable-api``
+    (trigger_intent)."""
 
     cors: str = "*"
 
@@ -87,6 +93,8 @@ def servers(tmp_path_factory):
         page_url = match.group(1)
         parts = urllib.parse.urlsplit(page_url)
         stack.cors = f"{parts.scheme}://{parts.netloc}"
+        stack.extra_env.update({"MADOGUCHI_CORS": stack.cors,
+                                "MADOGUCHI_SESSION_SECRET_FILE": str(workdir / "session_secret")})
         stack.start()
         yield stack, page_url
     finally:
@@ -167,10 +175,10 @@ def _drive(b: Chromium, stack: RasaStack, page_url: str, out_dir) -> None:
 
     # 4. A bot reply with markup (the real bot echoing a name it did not find), pushed into this
     #    conversation through Rasa's socket.io output channel, is shown literally and never runs.
-    session_id = b.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':session')).map(k => localStorage[k])[0]")
-    assert session_id
+    session_id, token = stored_session(b)
+    assert session_id and re.fullmatch(r"[0-9a-f]{64}", token or ""), (session_id, token)
     status, body = post_json(
-        f"{stack.url}/conversations/{session_id}/trigger_intent?output_channel=socketio",
+        f"{stack.url}/conversations/{conversation_key('socketio', session_id)}/trigger_intent?output_channel=socketio",
         {"name": "ask_municipality", "entities": {"municipality": XSS_BOT_NAME}},
     )
     assert status == 200, body[:300]
@@ -239,13 +247,13 @@ def _drive(b: Chromium, stack: RasaStack, page_url: str, out_dir) -> None:
     assert b.evaluate("__mg.messages()") == before_reload
     assert b.evaluate("typeof window.__xss") == "undefined"
     assert b.evaluate("__mg.root().querySelectorAll('#mg-log img, #mg-log script').length") == 0
-    assert b.evaluate("Object.keys(localStorage).filter(k => k.endsWith(':session')).map(k => localStorage[k])[0]") == session_id
+    assert stored_session(b) == (session_id, token)  # resumed with the token: same session
     b.evaluate("__mg.watchLog()")
     b.type_text("第7回総会の参加者数は？")
     b.press("Enter")
     b.wait_for(f"__mg.messages().length > {len(before_reload) + 1}", timeout=60, what="an answer after the reload")
     assert b.evaluate("window.__mut.removed") == 0
-    tracker = get_json(f"{stack.url}/conversations/{session_id}/tracker")
+    tracker = get_json(f"{stack.url}/conversations/{conversation_key('socketio', session_id)}/tracker")
     said = [e.get("text") for e in tracker["events"] if e.get("event") == "user"]
     assert "第7回総会の会場は？" in said and "第7回総会の参加者数は？" in said
 
@@ -253,6 +261,28 @@ def _drive(b: Chromium, stack: RasaStack, page_url: str, out_dir) -> None:
     RESULT_SCREENSHOT.parent.mkdir(exist_ok=True)
     shutil.copyfile(screenshot, RESULT_SCREENSHOT)
     print(f"\nscreenshot: {screenshot}\nscreenshot: {RESULT_SCREENSHOT}")
+
+    # 8. 「会話を消去」: the log is empty again, and the next question opens a new session (new id and
+    #    token) on the same connection; the old conversation is left as it was.
+    click("__mg.q('.mg-clear')")
+    assert b.evaluate("__mg.messages().length") == 1  # the greeting
+    b.wait_for("(() => { const k = Object.keys(localStorage).find(k => k.endsWith(':session'));"
+               f" return !!k && localStorage[k] !== {json.dumps(session_id)}; }})()", timeout=30,
+               what="a new session after 会話を消去")
+    new_id, new_token = stored_session(b)
+    assert new_id != session_id and new_token and new_token != token
+    ask("第7回総会の会場は？", "天空劇場")
+    fresh = get_json(f"{stack.url}/conversations/{conversation_key('socketio', new_id)}/tracker")
+    assert [e.get("text") for e in fresh["events"] if e.get("event") == "user"] == ["第7回総会の会場は？"]
+    old = get_json(f"{stack.url}/conversations/{conversation_key('socketio', session_id)}/tracker")
+    assert [e.get("text") for e in old["events"] if e.get("event") == "user"] == said
+
+
+def stored_session(b: Chromium) -> tuple[str | None, str | None]:
+    """The session id and token the widget keeps in localStorage."""
+    return tuple(b.evaluate(
+        "['session', 'token'].map(s => { const k = Object.keys(localStorage).find(k => k.endsWith(':' + s));"
+        " return k ? localStorage[k] : null; })"))
 
 
 def get_json(url: str):

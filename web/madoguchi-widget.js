@@ -12,6 +12,11 @@
  *   data-server-param  demo pages only: name of a query parameter of the page URL that may override data-server
  *
  * Every text from the bot or the user is rendered with textContent / text nodes, never as HTML.
+ *
+ * Sessions: the server gives the session id and its token (session_confirm {session_id, token}); both
+ * are kept in the same storage as the conversation and sent back in session_request after a reload,
+ * so the conversation resumes and no other page can join or post into it (bot/channels/socketio.py).
+ * 「会話を消去」 forgets both and asks the server for a new session.
  */
 (function () {
   "use strict";
@@ -83,19 +88,29 @@
       STORE.setItem(KEY + "transcript", JSON.stringify(transcript.slice(-MAX_ENTRIES)));
     } catch (e) { /* storage full: the conversation goes on, unsaved */ }
   }
-  function newSessionId() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
-    var bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
-  }
-  function sessionId() {
+  // The session the server confirmed (its id and token), kept so that a reload resumes it.
+  function session() {
     var id = STORE.getItem(KEY + "session");
-    if (!id) {
-      id = newSessionId();
+    var token = STORE.getItem(KEY + "token");
+    return { session_id: id || undefined, token: id && token ? token : undefined };
+  }
+  function keepSession(id, token) {
+    try {
       STORE.setItem(KEY + "session", id);
-    }
-    return id;
+      if (token) STORE.setItem(KEY + "token", token);
+      else STORE.removeItem(KEY + "token");
+    } catch (e) { /* storage full: the session lasts as long as the page */ }
+  }
+  function forgetSession() {
+    STORE.removeItem(KEY + "session");
+    STORE.removeItem(KEY + "token");
+  }
+  function requestSession() {
+    var s = session();
+    var request = {};
+    if (s.session_id) request.session_id = s.session_id;
+    if (s.token) request.token = s.token;
+    socket.emit("session_request", request);
   }
 
   // ---- DOM helpers: elements and text only ----
@@ -169,6 +184,7 @@
   var transcript = loadTranscript();
   var socket = null;
   var ready = false;
+  var confirmedId = null;
   var queue = [];
   var typingTimer = null;
   var ui = {};
@@ -299,7 +315,7 @@
 
   function flush() {
     while (ready && socket && queue.length) {
-      socket.emit("user_uttered", { message: queue.shift(), session_id: sessionId() });
+      socket.emit("user_uttered", { message: queue.shift(), session_id: confirmedId });
     }
   }
 
@@ -343,12 +359,13 @@
     socket = "loading";
     loadSocketIo(function () {
       socket = window.io(CONFIG.server, { path: "/socket.io", transports: ["polling", "websocket"] });
-      socket.on("connect", function () {
-        socket.emit("session_request", { session_id: sessionId() });
-      });
+      socket.on("connect", requestSession);
       socket.on("session_confirm", function (confirmed) {
-        var id = confirmed && typeof confirmed === "object" ? confirmed.session_id : confirmed;
-        if (id && id !== STORE.getItem(KEY + "session")) STORE.setItem(KEY + "session", String(id));
+        var isObject = confirmed && typeof confirmed === "object";
+        var id = isObject ? confirmed.session_id : confirmed;
+        if (typeof id !== "string" || !id) return;
+        confirmedId = id;  // this page's session, even if another tab stores a newer one
+        keepSession(id, isObject && typeof confirmed.token === "string" ? confirmed.token : "");
         ready = true;
         setStatus("");
         flush();
@@ -380,13 +397,14 @@
     transcript = [];
     queue = [];
     STORE.removeItem(KEY + "transcript");
-    STORE.setItem(KEY + "session", newSessionId());
+    forgetSession();
     ui.quick.textContent = "";
     ui.log.textContent = "";
     ui.log.appendChild(messageNode({ from: "bot", text: CONFIG.greeting }));
-    if (socket && ready) {
+    confirmedId = null;
+    if (socket && typeof socket === "object" && socket.connected) {
       ready = false;
-      socket.emit("session_request", { session_id: sessionId() });
+      requestSession();  // no id, no token: the server starts a new session
     }
     ui.input.focus();
   }

@@ -28,8 +28,12 @@ CHANNELS = (
     # REST and the web chat answer with an apology when a turn produced nothing (action server down).
     Channel("bot.channels.resilient.RestInput", "REST"),
     Channel(
-        "bot.channels.resilient.SocketIOInput",  # Rasa's socketio channel with working session persistence
+        # Rasa's socketio channel with sessions bound to their connection (token) and origins checked;
+        # cors_allowed_origins: MADOGUCHI_CORS (space-separated), unset = the demo page's origins
+        # (http://localhost:8080 http://127.0.0.1:8080, WEB_PORT as scripts/run.sh), see bot.channels.socketio
+        "bot.channels.resilient.SocketIOInput",
         "Web chat (socket.io)",
+        settings=(("cors_allowed_origins", "MADOGUCHI_CORS"),),
         static=(("user_message_evt", "user_uttered"), ("bot_message_evt", "bot_uttered"), ("session_persistence", True)),
     ),
     Channel("bot.channels.search.FaqSearchInput", "FAQ search (staff)", settings=(("token", "MADOGUCHI_SEARCH_TOKEN"),)),
