@@ -19,9 +19,7 @@ from bot.dialogue.query import Context, Query
 from bot.kb import feedback as kb_feedback
 from bot.kb.db import open_session
 from bot.nlp.normalize import MAX_QUESTION_CHARS, has_meaningful_text
-from bot.privacy import logging as privacy_logging
 
-privacy_logging.install()
 logger = logging.getLogger(__name__)
 
 

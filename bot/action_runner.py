@@ -152,15 +152,15 @@ async def preload(url: Optional[Text]) -> None:
     logger.info("custom actions run in this process: %d actions from %r", len(executor.actions), package)
 
 
-def preload_on_start(blueprint: Any) -> Any:
-    """Adds :func:`preload` to ``blueprint``'s server start (Rasa's agent, with its endpoints, is loaded
-    by then)."""
+def preload_on_start(app: Any) -> Any:
+    """Adds :func:`preload` to the server start of ``app`` (a Sanic app or blueprint; Rasa's agent, with
+    its endpoints, is loaded by then). bot.runtime adds it to the app ``rasa run`` builds."""
     async def load(app: Any, _loop: Any) -> None:
         endpoint = getattr(getattr(app.ctx, "agent", None), "action_endpoint", None)
         await preload(getattr(endpoint, "url", None))
 
-    blueprint.after_server_start(load)
-    return blueprint
+    app.after_server_start(load)
+    return app
 
 
 def install() -> None:

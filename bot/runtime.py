@@ -1,15 +1,16 @@
-"""The one start-up of Madoguchi's server processes: every change to Rasa's or Sanic's behaviour that
-the guard of issue 16 needs is installed here, explicitly, by the entry point (``python -m bot.serve``).
+"""The one start-up of Madoguchi's server processes: every change to Rasa's or Sanic's behaviour is
+installed here, explicitly, by the entry point (``python -m bot.serve``); nothing is changed on import.
 
 What :func:`install` installs, and why:
 
 - ``bot.privacy.logging``: personal data masked in every log record of the process;
-- ``bot.rasa_fixes`` and ``bot.action_runner`` (also installed when our NLU components load; see their
-  modules): one cached action-reply validator, kept-alive action-server sessions, ``inprocess:`` actions;
-- ``bot.channels.guard.protect`` on the app ``rasa run`` builds (``rasa.core.run.configure_app`` is
-  wrapped): Content-Length checked while Sanic reads the request head (Sanic 21.12 spun for ever on a
-  negative length and answered 500 to a non-number), bodies over the route's limit refused with 413
-  unread, and a guard refusal answered as JSON.
+- ``bot.rasa_fixes``: one cached action-reply validator, kept-alive action-server sessions (latency);
+- ``bot.action_runner``: ``EndpointConfig.request`` runs ``inprocess:`` action endpoints in this process;
+- on the app ``rasa run`` builds (``rasa.core.run.configure_app`` is wrapped):
+  ``bot.channels.guard.protect`` (Content-Length checked while Sanic reads the request head: Sanic 21.12
+  spun for ever on a negative length and answered 500 to a non-number; bodies over the route's limit
+  refused with 413 unread; a guard refusal answered as JSON), and the preload of an ``inprocess:``
+  actions package when the server starts (the first user does not wait for its import).
 
 Each change checks the installed version of what it changes and refuses to start on another one: it
 was written for, and tested against, exactly these.
@@ -45,10 +46,13 @@ def check_versions(expected: dict[str, str] | None = None, installed: Callable[[
 def _protected(configure_app: Callable[..., Any]) -> Callable[..., Any]:
     from bot.channels import guard
 
+    from bot import action_runner
+
     @functools.wraps(configure_app)
     def configure(*args: Any, **kwargs: Any) -> Any:
         app = configure_app(*args, **kwargs)
         guard.protect(app)
+        action_runner.preload_on_start(app)  # the first user does not wait for the actions package
         return app
 
     configure.madoguchi_guarded = True  # type: ignore[attr-defined]

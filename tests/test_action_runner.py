@@ -68,7 +68,7 @@ def action_server(kb_url, tmp_path_factory):
     port = free_port()
     log = open(tmp_path_factory.mktemp("action_server") / "actions.log", "wb")
     proc = subprocess.Popen(
-        [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        [str(BIN / "python"), "-m", "bot.serve", "run", "actions", "--actions", "actions", "--port", str(port)],
         cwd=REPO, env={**os.environ, "MADOGUCHI_DB_URL": kb_url}, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120
     while True:

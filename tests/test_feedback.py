@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from bot.channels.conversations import conversation_key
 from bot.dialogue import feedback as fb
 from bot.kb import feedback as kb_feedback
 from bot.kb.loader import load
@@ -87,7 +88,8 @@ def _buttons(messages: list[dict]) -> list[dict]:
 
 
 def _rows(stack, sender):
-    return [r for r in kb_feedback.all_feedback(stack.db_url) if r.sender_id == sender]
+    # ratings name the conversation as the tracker store does: the channel's key (bot.channels.conversations)
+    return [r for r in kb_feedback.all_feedback(stack.db_url) if r.sender_id == conversation_key("rest", sender)]
 
 
 def test_a_factual_answer_offers_thumbs_and_a_good_rating_is_stored(stack):

@@ -32,3 +32,34 @@ def test_the_server_app_rasa_builds_gets_the_guard():
     assert getattr(rasa.core.run.configure_app, "madoguchi_guarded", False)
     app = rasa.core.run.configure_app(enable_api=False, port=0)
     assert app.config.REQUEST_MAX_SIZE <= 1024 * 1024
+
+
+def test_importing_every_module_changes_nothing_in_rasa_or_logging():
+    """No change to Rasa's behaviour is a side effect of an import: only bot.runtime.install() makes them."""
+    code = """
+import importlib, logging, pkgutil
+import rasa.core.run
+from rasa.core.actions.action import RemoteAction
+from rasa.utils.endpoints import EndpointConfig
+before = (RemoteAction._validate_action_result, EndpointConfig.request, EndpointConfig.session,
+          rasa.core.run.configure_app, logging.getLogRecordFactory())
+import bot, actions
+for package in (bot, actions):
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        if info.name not in ("bot.serve",):
+            importlib.import_module(info.name)
+import bot.serve
+after = (RemoteAction._validate_action_result, EndpointConfig.request, EndpointConfig.session,
+         rasa.core.run.configure_app, logging.getLogRecordFactory())
+changed = [i for i, (a, b) in enumerate(zip(before, after)) if a is not b]
+print("changed:", changed)
+from bot import runtime
+runtime.install()
+installed = (RemoteAction._validate_action_result, EndpointConfig.request, EndpointConfig.session,
+             rasa.core.run.configure_app, logging.getLogRecordFactory())
+print("installed:", [i for i, (a, b) in enumerate(zip(after, installed)) if a is not b])
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "changed: []" in done.stdout, done.stdout
+    assert "installed: [0, 1, 2, 3, 4]" in done.stdout, done.stdout

@@ -42,7 +42,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import action_runner
 from bot.channels import guard
 from bot.channels.conversations import keyed_by_channel
 from bot.channels.socketio import SocketIOInput as MadoguchiSocketIOInput
@@ -101,9 +100,8 @@ class AlwaysAnswers:
     """Mixin for an InputChannel: wraps the message handler with :func:`guarded_handler`."""
 
     def blueprint(self, on_new_message):  # type: ignore[no-untyped-def]
-        # and, at server start, the actions package of an `inprocess:` action endpoint is loaded
         handler = guarded_handler(self.name(), on_new_message)  # type: ignore[attr-defined]
-        return action_runner.preload_on_start(super().blueprint(handler))  # type: ignore[misc]
+        return super().blueprint(handler)  # type: ignore[misc]
 
 
 class RestInput(RasaRestInput):
@@ -139,7 +137,7 @@ class RestInput(RasaRestInput):
                 logger.error("a REST message timed out (channel=rest)")
             return response.json(collector.messages)
 
-        return action_runner.preload_on_start(webhook)
+        return webhook
 
 
 class SocketIOInput(AlwaysAnswers, MadoguchiSocketIOInput):

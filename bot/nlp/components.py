@@ -51,10 +51,6 @@ from bot.nlp.gazetteer import Gazetteer
 from bot.nlp.kana import romaji_to_kana
 from bot.nlp.normalize import MAX_QUESTION_CHARS, fold, is_readable_question, normalize
 from bot.nlp.views import char_ngrams, character_terms, polarity_terms, sound_key, word_terms
-from bot import action_runner, rasa_fixes
-
-rasa_fixes.install()  # every process that loads the model gets them (see bot/rasa_fixes.py)
-action_runner.install()  # an action endpoint `inprocess:actions` runs the actions here (bot/action_runner.py)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)

@@ -4,7 +4,7 @@ Rasa stores each user message (``UserUttered``) with the channel's text as recei
 phone numbers, e-mail addresses and マイナンバー-like numbers (bot.privacy.masking) in the user's text,
 its parse data (text and entity values) and the bot's texts, then delegates to a real tracker store.
 The running conversation is unchanged: the masked copy is what gets stored, and what later turns read
-back. Importing this module also masks personal data in every log record of the process.
+back. (Log records are masked by bot.privacy.logging, which the servers' start-up installs: bot.runtime.)
 
 endpoints.yml — the keys supported::
 
@@ -43,10 +43,8 @@ from rasa.shared.core.events import BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels.conversations import legacy_sender
-from bot.privacy import logging as privacy_logging
 from bot.privacy.masking import mask, mask_data
 
-privacy_logging.install()
 logger = logging.getLogger(__name__)
 
 STORE_TYPES = ("sql", "memory")
