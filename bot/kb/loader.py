@@ -512,15 +512,41 @@ class _DryRun(Exception):
     pass
 
 
+DATA_SUFFIXES = (".csv", ".yml", ".yaml")
+
+
+def data_files(paths: list[Path]) -> list[Path]:
+    """``paths`` with each folder replaced by the data files under it (CSV and YAML, in name order);
+    files named explicitly are kept as given, whatever their suffix (the loader says what it cannot read)."""
+    out: list[Path] = []
+    empty: list[Problem] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*")
+                           if p.suffix.lower() in DATA_SUFFIXES and p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not found:
+                empty.append(Problem(str(path), None, None,
+                                     "フォルダです。中に読み込めるデータファイル（.csv .yml .yaml）がありません"))
+            out.extend(found)
+        else:
+            out.append(path)
+    if empty:
+        raise LoadError(empty)
+    return out
+
+
 def load_files(paths: list[Path], url: str | None = None, dry_run: bool = False) -> dict[str, int]:
-    """Upsert the given files by natural key, all in one transaction: on any problem nothing changes.
+    """Upsert the given files (a folder: every data file under it, see :func:`data_files`) by natural key,
+    all in one transaction: on any problem nothing changes.
 
     Loading the same file twice leaves the database as it was after the first load. With
     ``dry_run`` everything is checked against the database and then rolled back.
     """
     counts: dict[str, int] = {}
     try:
-        _load_files(paths, url, dry_run, counts)
+        _load_files(data_files(paths), url, dry_run, counts)
     except _DryRun:
         pass
     return counts
