@@ -3,15 +3,60 @@ arguments.
 
     .venv/bin/python -m bot.serve run --port 5005 --model models/madoguchi.tar.gz ...
     .venv/bin/python -m bot.serve run actions --actions actions --port 5055
+    .venv/bin/python -m bot.serve shell
+
+Known third-party warnings that say nothing about the guide (deprecations inside Rasa's dependencies,
+TensorFlow's notes on CUDA and CPU instructions) are kept out of the server's output
+(:func:`quiet_known_warnings`), so that what the guide itself says can be read. ``MADOGUCHI_WARNINGS=all``
+shows them again.
 """
 from __future__ import annotations
 
+import os
+import re
 import sys
+import warnings
 
 from bot import runtime
 
+# Modules whose deprecation warnings are their dependencies' business, not ours (Rasa 3.6's pins).
+KNOWN_NOISY = r"(sanic_cors|apscheduler|pkg_resources|tensorflow|keras|jax|matplotlib|pyparsing|sqlalchemy|rasa|" \
+              r"sanic|google|flatbuffers|absl|setuptools|distutils|importlib|spacy|thinc|websockets)(\.|$)"
+DEPRECATIONS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+SITE_PACKAGES = re.compile(r"[/\\](site|dist)-packages[/\\]")
+KNOWN_MESSAGES = (
+    r"Slot auto-fill has been removed",  # Rasa 3's note on every domain with slots
+    r".*load_module\(\) method is deprecated",
+    r"Deprecated API features detected",  # SQLAlchemy 2.0 notice on Rasa's tracker store
+)
+
+
+def quiet_known_warnings(env=os.environ) -> None:
+    """Hides the known third-party warnings (see the module docstring); before Rasa is imported."""
+    if env.get("MADOGUCHI_WARNINGS") == "all":
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ notes (oneDNN, CUDA, TensorRT)
+    os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    for category in DEPRECATIONS:
+        warnings.filterwarnings("ignore", category=category, module=KNOWN_NOISY)
+    for message in KNOWN_MESSAGES:
+        warnings.filterwarnings("ignore", message=message)
+    # Some libraries turn their own deprecation warnings back on (setuptools' distutils does, in a
+    # catch_warnings block): such a warning is still not shown when it comes from an installed package.
+    shown = warnings.showwarning
+
+    def show_unless_known(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        if issubclass(category, DEPRECATIONS) and SITE_PACKAGES.search(filename or ""):
+            return
+        if any(re.match(known, str(message)) for known in KNOWN_MESSAGES):
+            return
+        shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show_unless_known
+
 
 def main(argv: list[str] | None = None) -> None:
+    quiet_known_warnings()
     try:
         runtime.install()
     except runtime.UnsupportedVersion as exc:

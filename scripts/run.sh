@@ -33,18 +33,35 @@ tracker_store:
   inner_store: sql
   url: "${TRACKER_URL}"
 YAML
-.venv/bin/madoguchi channels credentials --out var/credentials.yml
-.venv/bin/python -m bot.web_server --port "$WEB_PORT" --rasa "http://localhost:${RASA_PORT}" &
+CHANNELS="$(.venv/bin/madoguchi channels credentials --out var/credentials.yml)"
+.venv/bin/python -m bot.web_server --port "$WEB_PORT" --rasa "http://localhost:${RASA_PORT}" --quiet >/dev/null &
 PIDS=("$!")
 if [ "$ACTIONS" = server ]; then
   .venv/bin/python -m bot.serve run actions --actions actions --port "$ACTION_PORT" &
   PIDS+=("$!")
-  echo "Madoguchi: action server on http://localhost:${ACTION_PORT}/health"
+  WHERE_ACTIONS="action server on http://localhost:${ACTION_PORT}/health"
 else
-  echo "Madoguchi: custom actions run inside the Rasa server"
+  WHERE_ACTIONS="inside the Rasa server"
 fi
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT INT TERM
-echo "Madoguchi: REST channel on http://localhost:${RASA_PORT}/webhooks/rest/webhook (starting; model loading takes a few seconds)"
-echo "Madoguchi: staff FAQ search on http://localhost:${RASA_PORT}/webhooks/faq_search/search?q=..."
+echo "Madoguchi: starting (loading the model takes a few seconds)..."
 .venv/bin/python -m bot.serve run --port "$RASA_PORT" --model models/madoguchi.tar.gz \
-  --endpoints var/endpoints.yml --credentials var/credentials.yml --cors "${CORS[@]}"
+  --endpoints var/endpoints.yml --credentials var/credentials.yml --cors "${CORS[@]}" &
+RASA_PID=$!
+PIDS+=("$RASA_PID")
+# Once the server answers, say where each part listens (scripts/ready.py waits for it).
+if .venv/bin/python scripts/ready.py "http://127.0.0.1:${RASA_PORT}/" "$RASA_PID"; then
+  LINE=off; SLACK=off
+  case "$CHANNELS" in *LINE*) LINE=on ;; esac
+  case "$CHANNELS" in *Slack*) SLACK=on ;; esac
+  echo
+  echo "Madoguchi is ready:"
+  echo "  REST           http://localhost:${RASA_PORT}/webhooks/rest/webhook"
+  echo "  web chat demo  http://localhost:${WEB_PORT}/   (socket.io: http://localhost:${RASA_PORT}/socket.io)"
+  echo "  staff search   http://localhost:${RASA_PORT}/webhooks/faq_search/search?q=..."
+  echo "  LINE           ${LINE}  (LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN switch it on)"
+  echo "  Slack          ${SLACK}  (SLACK_TOKEN and SLACK_SIGNING_SECRET switch it on)"
+  echo "  actions        ${WHERE_ACTIONS}"
+  echo "Ctrl-C stops everything."
+fi
+wait "$RASA_PID"
