@@ -10,7 +10,8 @@ What :func:`install` installs, and why:
   ``bot.channels.guard.protect`` (Content-Length checked while Sanic reads the request head: Sanic 21.12
   spun for ever on a negative length and answered 500 to a non-number; bodies over the route's limit
   refused with 413 unread; a guard refusal answered as JSON), and the preload of an ``inprocess:``
-  actions package when the server starts (the first user does not wait for its import).
+  actions package when the server starts (the first user does not wait for its import);
+- the same guard on the action server's app (``rasa_sdk.endpoint.create_app``: also Sanic 21.12).
 
 Each change checks the installed version of what it changes and refuses to start on another one: it
 was written for, and tested against, exactly these.
@@ -22,7 +23,7 @@ from importlib import metadata
 from typing import Any, Callable
 
 # What the changes were written for; another version may have moved or fixed what they change.
-WRITTEN_FOR = {"rasa": "3.6.21", "sanic": "21.12.2"}
+WRITTEN_FOR = {"rasa": "3.6.21", "rasa-sdk": "3.6.2", "sanic": "21.12.2"}
 
 _installed = False
 
@@ -59,6 +60,19 @@ def _protected(configure_app: Callable[..., Any]) -> Callable[..., Any]:
     return configure
 
 
+def _guarded(create_app: Callable[..., Any]) -> Callable[..., Any]:
+    from bot.channels import guard
+
+    @functools.wraps(create_app)
+    def create(*args: Any, **kwargs: Any) -> Any:
+        app = create_app(*args, **kwargs)
+        guard.protect(app)
+        return app
+
+    create.madoguchi_guarded = True  # type: ignore[attr-defined]
+    return create
+
+
 def install() -> None:
     """Installs every start-up change once (idempotent); raises UnsupportedVersion first if need be."""
     global _installed
@@ -75,4 +89,8 @@ def install() -> None:
     action_runner.install()
     if not getattr(rasa.core.run.configure_app, "madoguchi_guarded", False):
         rasa.core.run.configure_app = _protected(rasa.core.run.configure_app)
+    import rasa_sdk.endpoint
+
+    if not getattr(rasa_sdk.endpoint.create_app, "madoguchi_guarded", False):  # the action server's app
+        rasa_sdk.endpoint.create_app = _guarded(rasa_sdk.endpoint.create_app)
     _installed = True

@@ -248,3 +248,16 @@ def test_the_actions_package_is_loaded_at_start_up_and_a_broken_one_only_logs(kb
     asyncio.run(action_runner.preload("http://127.0.0.1:5055/webhook"))  # an action server: nothing to load
     asyncio.run(action_runner.preload(None))
     assert caplog.text == ""
+
+
+def test_the_action_server_survives_a_negative_content_length(action_server):
+    """The action server is Sanic 21.12 too: bot.serve guards its app as it does Rasa's (issue 16 review)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    port = urlsplit(action_server).port
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n{\"next_action\": 1}")
+        answer = sock.recv(4096)
+    assert answer.split(b" ", 2)[1] == b"400"
+    assert urllib.request.urlopen(action_server.replace("/webhook", "/health"), timeout=10).status == 200

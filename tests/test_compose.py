@@ -136,3 +136,6 @@ def test_rasa_starts_through_the_start_up_and_sees_clients_behind_nginx(name):
         block = re.search(rf"location {re.escape(location)} \{{(.*?)\}}", NGINX, re.S).group(1)
         assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in block, location
     assert "python -m bot.serve" in " ".join(COMPOSE["services"]["actions"]["command"])
+    # one session secret for both replicas (a token one issued must verify on the other)
+    assert 'test -n "$MADOGUCHI_SESSION_SECRET"' in " ".join(service["command"]).replace("$$", "$")
+    assert "MADOGUCHI_SESSION_SECRET=" in (REPO / "deploy" / ".env.example").read_text(encoding="utf-8")

@@ -86,6 +86,16 @@ def test_two_different_content_lengths_or_a_length_with_chunking_are_refused():
             guard.check_head("/webhooks/rest/webhook", values, chunked)
 
 
+@pytest.mark.parametrize("encodings", [["Chunked"], ["gzip, chunked"], ["identity"], [""], ["chunked", "chunked"]])
+def test_transfer_encodings_sanic_does_not_read_as_chunked_are_refused(encodings):
+    # Sanic 21.12 reads a body as chunked only for exactly one `chunked`; otherwise it looked for a
+    # Content-Length that was not there: a 500 (found in review)
+    with pytest.raises(guard.Refused) as refused:
+        guard.check_head("/webhooks/rest/webhook", [], encodings)
+    assert refused.value.status == 400
+    guard.check_head("/webhooks/rest/webhook", [], ["chunked"])
+
+
 def test_the_body_limit_depends_on_the_route():
     guard.check_head("/webhooks/line/webhook", [str(900_000)], False)  # LINE may send up to its own 1 MB
     with pytest.raises(guard.Refused) as refused:
@@ -134,6 +144,12 @@ def test_a_person_asking_short_questions_is_never_held_back():
     for _ in range(600):  # ten minutes of 50 questions a second (a test suite, an office behind one address)
         clock.now += 1.0
         assert all(limiter.allow("p", "第7回総会の会場と住所を教えてください") for _ in range(50))
+
+
+@pytest.mark.parametrize("env", [{"MADOGUCHI_RATE": "20/s"}, {"MADOGUCHI_BURST": "-1"}, {"MADOGUCHI_RATE": "nan"}])
+def test_a_bad_rate_setting_is_refused_naming_the_variable(env):
+    with pytest.raises(ValueError, match=next(iter(env))):
+        guard.RateLimiter.from_env(env)
 
 
 def test_the_limit_can_be_turned_off_and_its_refusal_is_429_in_japanese():

@@ -50,7 +50,10 @@ def test_personal_data_is_masked(text, expected):
 @pytest.mark.parametrize("text, expected", [
     # digits grouped by spaces or dots
     ("03.1234.5678", PHONE), ("090.1234.5678", PHONE), ("090 1234 5678", PHONE), ("０３．１２３４．５６７８", PHONE),
-    ("03・1234・5678", PHONE), ("1234.5678.9012", MY_NUMBER), ("Tel.03-1234-5678", f"Tel.{PHONE}"),
+    ("03・1234・5678", PHONE), ("Tel.03-1234-5678", f"Tel.{PHONE}"),
+    # a phone number followed by another number (the pattern read them as one of 15 digits: left raw)
+    ("連絡先 090-1234-5678 2024年4月から", f"連絡先 {PHONE} 2024年4月から"), ("電話 0312345678 1234", f"電話 {PHONE} 1234"),
+    ("０９０－１２３４－５６７８　２０２４年", f"{PHONE}　２０２４年"),
     # 漢数字
     ("〇三－一二三四－五六七八", PHONE), ("〇九〇一二三四五六七八", PHONE), ("電話は零三ー一二三四ー五六七八まで", f"電話は{PHONE}まで"),
     ("一二三四 五六七八 九〇一二", MY_NUMBER),
@@ -81,6 +84,8 @@ def test_spans_refer_to_the_original_text_invisible_characters_included():
     "", "住民票の写しはどこで取れますか",
     "第七回総会", "二〇一八年二月七日", "三十人", "一二〇〇名", "一三一二一一", "〇〇さん", "2018.02.07", "13.00-17.00",
     "confidence 0.9876543210", "score=10.0123456789", "id 123e4567-e89b-12d3-a456-426614174000",
+    # lists of years and counts joined by dots are no My Number
+    "2022・2023・2024年度の予算", "参加者は1200・1300・1400名", "一二〇〇・一三〇〇・一四〇〇名", "人口は2020.2021.2022年",
 ])
 def test_codes_dates_and_plain_text_are_kept(text):
     assert mask(text) == text
@@ -287,9 +292,9 @@ def test_web_chat_socketio_conversation_is_stored_masked(stack):
 
     import socketio
 
-    session_id = f"mask-sio-{uuid.uuid4().hex[:8]}"
     replies: list[dict] = []
-    answered = threading.Event()
+    answered, confirmed = threading.Event(), threading.Event()
+    session: dict = {}
     client = socketio.Client(reconnection=False)
 
     @client.on("bot_uttered")
@@ -297,10 +302,16 @@ def test_web_chat_socketio_conversation_is_stored_masked(stack):
         replies.append(data)
         answered.set()
 
+    @client.on("session_confirm")
+    def on_confirm(data):  # noqa: ANN001
+        session.update(data)
+        confirmed.set()
+
     client.connect(stack.url, socketio_path="/socket.io", transports=["polling"])
     try:
-        client.emit("session_request", {"session_id": session_id})
-        client.sleep(0.5)
+        client.emit("session_request", {})  # the server gives the session id (and its token)
+        assert confirmed.wait(timeout=60), "no session_confirm"
+        session_id = session["session_id"]
         client.emit("user_uttered", {"message": PII_MESSAGE, "session_id": session_id})
         assert answered.wait(timeout=120), "no reply over socket.io"
     finally:

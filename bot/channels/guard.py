@@ -28,7 +28,7 @@ MAX_BODY_BYTES = 64 * 1024  # a message is a few kB (2,000 characters, \uXXXX-es
 MAX_MESSAGE_CHARS = 2000  # a long e-mail style question fits; longer is refused before any per-character work
 MAX_REQUEST_BYTES = 1024 * 1024  # any route, chunked bodies included (LINE and Slack send well under 1 MB)
 MAX_JSON_DEPTH = 20  # a message body is an object holding strings and a small metadata object
-SENDER_ID = re.compile(r"^[A-Za-z0-9_.@:+=\-]{1,128}$")  # LINE U…, Slack ids, uuids, the widget's ids
+SENDER_ID = re.compile(r"[A-Za-z0-9_.@:+=\-]{1,128}")  # whole id (fullmatch): "abc\n" is not one  # LINE U…, Slack ids, uuids, the widget's ids
 
 # Body limits by path prefix (the first that matches); other routes get MAX_REQUEST_BYTES.
 BODY_LIMITS = (
@@ -71,7 +71,7 @@ def check_sender(value: Any, field: str = "sender") -> str:
     """The sender id, or :class:`Refused` (400) when it is missing or not a safe id."""
     if value is None or value == "":
         raise Refused(400, f"{field} を指定してください（英数字と _ . @ : + = - で128文字まで）。")
-    if not isinstance(value, str) or not SENDER_ID.match(value):
+    if not isinstance(value, str) or not SENDER_ID.fullmatch(value):
         raise Refused(400, f"{field} に使えない文字が含まれているか、長すぎます（英数字と _ . @ : + = - で128文字まで）。")
     return value
 
@@ -146,12 +146,17 @@ def body_limit(path: str) -> int:
     return MAX_REQUEST_BYTES
 
 
-def check_head(path: str, content_lengths: list[str], chunked: bool) -> None:
-    """The request head's body framing, or :class:`Refused`: a Content-Length that is not one run of
-    digits (400), or one above the route's limit (413)."""
+def check_head(path: str, content_lengths: list[str], transfer_encodings: list[str] | bool) -> None:
+    """The request head's body framing, or :class:`Refused`: a Transfer-Encoding other than exactly one
+    ``chunked`` (Sanic 21.12 then looked for a Content-Length that was not there: 500), a Content-Length
+    that is not one run of digits or comes with chunking (400), or one above the route's limit (413)."""
+    if isinstance(transfer_encodings, bool):  # the older form: whether the body is chunked
+        transfer_encodings = ["chunked"] if transfer_encodings else []
+    if transfer_encodings and transfer_encodings != ["chunked"]:
+        raise Refused(400, "Transfer-Encoding は chunked だけを受け付けます。")
     if not content_lengths:
         return
-    if len(set(content_lengths)) != 1 or chunked:
+    if len(set(content_lengths)) != 1 or transfer_encodings:
         raise Refused(400, "Content-Length が正しくありません。")
     value = content_lengths[0].strip()
     if not value.isascii() or not value.isdigit() or len(value) > 18:
@@ -184,10 +189,17 @@ class RateLimiter:
     @classmethod
     def from_env(cls, env=os.environ, clock=time.monotonic) -> "RateLimiter":
         """``MADOGUCHI_RATE`` (tokens per second, default 20; 0 turns the limit off) and
-        ``MADOGUCHI_BURST`` (default 100)."""
-        rate, burst = env.get("MADOGUCHI_RATE"), env.get("MADOGUCHI_BURST")
-        return cls(float(rate) if rate not in (None, "") else 20.0, float(burst) if burst not in (None, "") else 100.0,
-                   clock)
+        ``MADOGUCHI_BURST`` (default 100); ValueError naming the variable for anything but a number ≥ 0."""
+        values = {}
+        for name, default in (("MADOGUCHI_RATE", 20.0), ("MADOGUCHI_BURST", 100.0)):
+            raw = env.get(name)
+            try:
+                values[name] = float(raw) if raw not in (None, "") else default
+            except ValueError:
+                values[name] = -1.0
+            if not values[name] >= 0:
+                raise ValueError(f"{name} must be a number of at least 0 (got {raw!r})")
+        return cls(values["MADOGUCHI_RATE"], values["MADOGUCHI_BURST"], clock)
 
     def cost(self, text: str) -> float:
         return self.BASE_COST + (len(text) / self.CHARS_PER_UNIT) ** 2
@@ -246,10 +258,12 @@ def protect(app: Any) -> None:
     if proxies:
         app.config.PROXIES_COUNT = int(proxies)
 
+    limiter()  # MADOGUCHI_RATE / MADOGUCHI_BURST are read now: a bad value stops the start, not a message
+
     @app.signal("http.lifecycle.request")
     async def check_request_head(request: Any) -> None:
-        encoding = ",".join(request.headers.getall("transfer-encoding", [])).lower()
-        check_head(request.path, request.headers.getall("content-length", []), "chunked" in encoding)
+        check_head(request.path, request.headers.getall("content-length", []),
+                   request.headers.getall("transfer-encoding", []))
 
     @app.exception(Refused)
     async def refused(request: Any, exception: Refused) -> Any:

@@ -83,7 +83,7 @@ from bot.channels.conversations import conversation_key, split_key
 logger = logging.getLogger(__name__)
 
 CHANNEL = "socketio"
-SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")  # the whole id (fullmatch)
 TOKEN = re.compile(r"^[0-9a-f]{64}$")
 
 SECRET_ENV = "MADOGUCHI_SESSION_SECRET"
@@ -164,7 +164,7 @@ def session_token(secret: bytes, session_id: str) -> str:
 
 
 def token_matches(secret: bytes, session_id: str, token: Any) -> bool:
-    return isinstance(token, str) and bool(TOKEN.match(token)) and hmac.compare_digest(
+    return isinstance(token, str) and bool(TOKEN.fullmatch(token)) and hmac.compare_digest(
         session_token(secret, session_id), token)
 
 
@@ -196,7 +196,7 @@ def session_id_from(data: Any) -> str:
     """The client's session id if it is a plausible one, else a new random id (whether the client may
     hold it is :meth:`SocketIOInput._granted`'s decision)."""
     value = data.get("session_id") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and SESSION_ID.match(value) else new_session_id()
+    return value if isinstance(value, str) and SESSION_ID.fullmatch(value) else new_session_id()
 
 
 def new_session_id() -> str:
@@ -332,6 +332,8 @@ class SocketIOInput(RasaSocketIOInput):
         # Access-Control-Allow-Origin, and a browser refuses a doubled one.
         sio.eio.cors_allowed_origins = list(self.cors_allowed_origins)
         sio.eio._cors_headers = lambda environ: []  # python-engineio 4.15: only adds CORS headers
+        # A websocket frame or polling packet is held to the same size as a REST body (engine.io: 1 MB).
+        sio.eio.max_http_buffer_size = guard.MAX_BODY_BYTES
 
         @socketio_webhook.listener("before_server_start")
         async def keep_app(app: Any, _loop: Any) -> None:
@@ -397,24 +399,28 @@ class SocketIOInput(RasaSocketIOInput):
                      "resumed" if session_id == requested else "new")
 
     async def _granted(self, sid: str, requested: Any, token: Any) -> str:
-        """The session id ``sid`` may hold: the one it asks for if its token verifies, or if it is free
-        (no stored conversation, no other live holder); else a new one."""
-        if not isinstance(requested, str) or not SESSION_ID.match(requested):
+        """The session id ``sid`` may hold: the one it asks for if its token verifies, or, without a
+        token, if it names a conversation stored before tokens existed (under the bare id) that nobody
+        has resumed since (nothing under ``socketio:<id>``, no live holder); else a new one. An id the
+        server issued is never given out again without its token, even before its first message."""
+        if not isinstance(requested, str) or not SESSION_ID.fullmatch(requested):
             return new_session_id()
         if token is not None:
             if token_matches(self._secret, requested, token):
                 return requested
             logger.info("socket.io session request with a token that does not verify: new session")
             return new_session_id()
-        if self.bindings.held_by_another(requested, sid) or await self._stored(requested):
-            logger.info("socket.io session request without a token for a session in use: new session")
+        if (self.bindings.held_by_another(requested, sid) or await self._stored(conversation_key(CHANNEL, requested))
+                or not await self._stored(requested, unknown=False)):
+            logger.info("socket.io session request without a token for no conversation to resume: new session")
             return new_session_id()
         if self.bindings.held_by_another(requested, sid):  # claimed while the store was asked
             return new_session_id()
         return requested
 
-    async def _stored(self, session_id: str) -> bool:
-        """Whether a conversation is stored for ``session_id`` (True when that cannot be told)."""
+    async def _stored(self, key: str, unknown: bool = True) -> bool:
+        """Whether a conversation is stored under the tracker key ``key`` (``unknown`` when that cannot be
+        told: either way the client gets a new session rather than someone else's)."""
         agent = getattr(getattr(self._app, "ctx", None), "agent", None)
         store = getattr(agent, "tracker_store", None)
         # Rasa 3.6 wraps the configured store in a FailSafeTrackerStore, whose `exists` is the base
@@ -425,12 +431,12 @@ class SocketIOInput(RasaSocketIOInput):
             store = store._tracker_store  # Rasa 3.6.21's attribute (bot.runtime checks the version)
         if store is None:
             logger.warning("socket.io: no tracker store to check a session request against: new session")
-            return True
+            return unknown
         try:
-            return bool(await store.exists(conversation_key(CHANNEL, session_id)))
+            return bool(await store.exists(key))
         except Exception:  # the store is down: the client gets a new session, not someone else's
             logger.exception("socket.io: checking a session request against the tracker store failed")
-            return True
+            return unknown
 
     async def _user_message(
         self, sid: str, args: tuple, on_new_message: Callable[[UserMessage], Awaitable[Any]]

@@ -44,7 +44,9 @@ _MAX_LOCAL, _MAX_DOMAIN = 64, 255
 _DOMAIN_RE = re.compile(r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 # Not right after a digit, nor after a digit and a hyphen or dot: no part of a longer number (3.0312345678).
 _NOT_IN_A_NUMBER = r"(?<!\d)(?<!\d[.\-])"
-_MY_NUMBER_RE = re.compile(_NOT_IN_A_NUMBER + r"\d{4}[ .\-]?\d{4}[ .\-]?\d{4}(?!\d)")
+# Groups of a My Number are joined by spaces or hyphens only: 2022・2023・2024年度 and 1200.1300.1400名 are
+# lists of years and counts, not a number.
+_MY_NUMBER_RE = re.compile(_NOT_IN_A_NUMBER + r"\d{4}[ \-]?\d{4}[ \-]?\d{4}(?!\d)")
 _PHONE_RE = re.compile(
     _NOT_IN_A_NUMBER
     + r"(?:\+81[ .\-]?(?:\(0\))?|\(0|0)\d{1,4}\)?[ .\-]?\(?\d{1,4}\)?[ .\-]?\d{1,4}[ .\-]?\d{3,4}(?!\d)"
@@ -132,8 +134,16 @@ def _numbers(text: str) -> Iterator[tuple[int, int, str]]:
     for start, end in _search(_MY_NUMBER_RE, text):
         yield start, end, MY_NUMBER
     for start, end in _search(_PHONE_RE, text):
-        if _is_phone(text[start:end]):
+        candidate = text[start:end]
+        if _is_phone(candidate):
             yield start, end, PHONE
+            continue
+        # The pattern is greedy: 「090-1234-5678 2024年」 reads 15 digits. The longest part that ends
+        # before a separator and is a phone number is one.
+        for cut in range(len(candidate) - 1, 0, -1):
+            if candidate[cut] in " .-" and candidate[cut - 1].isdigit() and _is_phone(candidate[:cut]):
+                yield start, start + cut, PHONE
+                break
 
 
 def spans(text: str) -> list[tuple[int, int, str]]:
