@@ -21,14 +21,6 @@ _ESCAPE_RE = re.compile(r"\\u([0-9A-Fa-f]{4})")  # fixed width: one pass over th
 _installed = False
 
 
-class MaskingFilter(logging.Filter):
-    """A filter for a handler or logger: replaces the record's message by its masked form."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        mask_record(record)
-        return True
-
-
 def mask_record(record: logging.LogRecord) -> None:
     try:
         message = record.getMessage()

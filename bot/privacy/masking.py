@@ -178,10 +178,6 @@ def mask(text: str) -> str:
     return "".join(pieces)
 
 
-def contains_personal_data(text: str) -> bool:
-    return bool(text) and bool(spans(text))
-
-
 def mask_data(value: Any) -> Any:
     """A copy of a JSON-like value with every string masked."""
     if isinstance(value, str):
