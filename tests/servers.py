@@ -35,6 +35,24 @@ def post_json(url: str, payload, timeout: float = 30.0, raw: bytes | None = None
         return exc.code, exc.read()
 
 
+def post_head_only(port: int, path: str, length: int, headers: dict | None = None) -> int:
+    """Sends only the head of a POST announcing ``length`` bytes and returns the status: a server that
+    refuses the body from its head answers without waiting for it (a client sending the whole body may
+    see the connection closed under it instead of the answer)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.putrequest("POST", path)
+        for name, value in {"Content-Type": "application/json; charset=utf-8", **(headers or {})}.items():
+            conn.putheader(name, value)
+        conn.putheader("Content-Length", str(length))
+        conn.endheaders()
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
 @dataclass
 class RasaStack:
     """Rasa server (REST channel) on a free port, with its actions in the process (``actions="inprocess"``,

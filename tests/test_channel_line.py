@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import http.client
 import json
 import secrets
 import time
@@ -32,7 +31,7 @@ from bot.channels.line import (
     utf16_len,
 )
 from fakes import RecordingApi
-from servers import REPO, RasaStack, post_json, running_stack
+from servers import REPO, RasaStack, post_head_only, post_json, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -319,18 +318,9 @@ def test_bad_signed_bodies_get_400_and_the_server_keeps_serving(stack, fake_line
 
 
 def head_only(stack: RasaStack, length: int, signature: str | None) -> int:
-    """Sends only the head of a request announcing ``length`` bytes: the answer must not wait for them."""
-    conn = http.client.HTTPConnection("127.0.0.1", stack.rasa_port, timeout=30)
-    try:
-        conn.putrequest("POST", "/webhooks/line/webhook")
-        conn.putheader("Content-Type", "application/json; charset=utf-8")
-        conn.putheader("Content-Length", str(length))
-        if signature:
-            conn.putheader("X-Line-Signature", signature)
-        conn.endheaders()
-        return conn.getresponse().status
-    finally:
-        conn.close()
+    """Only the head of a request announcing ``length`` bytes: the answer must not wait for them."""
+    return post_head_only(stack.rasa_port, "/webhooks/line/webhook", length,
+                          {"X-Line-Signature": signature} if signature else None)
 
 
 def test_a_body_of_several_megabytes_is_refused_and_the_server_keeps_serving(stack, fake_line):

@@ -145,12 +145,12 @@ def test_a_chunked_body_over_the_route_limit_is_refused(stack):
 # -- 7. 5xx and empty answers on bad input ---------------------------------------------------------
 
 @pytest.mark.parametrize("body", [b"", b"   ", b"[1, 2]", b'"text"', b"null", b"{not json", b"\xff\xfe",
-                                  b'{"sender": "a", "message": NaN}', b"[" * 100_000 + b"]" * 100_000],
+                                  b'{"sender": "a", "message": NaN}', b"[" * 20_000 + b"]" * 20_000],
                          ids=["empty", "blank", "array", "string", "null", "broken", "not-utf8", "nan", "deep"])
 def test_a_body_that_is_no_json_object_gets_400_with_a_japanese_reason(stack, body):
     # before: 500 for an empty body or a JSON value that is not an object
     status, answer = post(stack, body)
-    assert status in (400, 413), (status, answer[:200])
+    assert status == 400, (status, answer[:200])
     assert json.loads(answer)["error"]
     still_answers(stack)
 
@@ -194,9 +194,11 @@ def test_faq_search_posts_with_bad_values_get_400_not_500(stack, query):
     assert json.loads(answer)["error"]
 
 
-def test_faq_search_with_json_nested_100000_deep_gets_400(stack):
-    status, answer = post(stack, b'{"q": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", path="/webhooks/faq_search/search")
-    assert status in (400, 413)
+def test_faq_search_with_deeply_nested_json_gets_400(stack):
+    # 100,000 deep is over the body limit (413 from the head; tests/test_guard.py parses it without
+    # recursing); 20,000 deep fits in the body and reached json.loads' recursion before: a 500
+    status, answer = post(stack, b'{"q": ' + b"[" * 20_000 + b"]" * 20_000 + b"}", path="/webhooks/faq_search/search")
+    assert status == 400 and json.loads(answer)["error"]
     status, answer = post(stack, json.dumps({"q": "住民票の写し"}, ensure_ascii=False).encode(),
                           path="/webhooks/faq_search/search")
     assert status == 200 and json.loads(answer)["hits"]
