@@ -159,3 +159,10 @@ def test_the_limit_can_be_turned_off_and_its_refusal_is_429_in_japanese():
     with pytest.raises(guard.Refused) as refused:
         limiter.check("a", "x" * 500)
     assert refused.value.status == 429 and "時間をおいて" in refused.value.message
+
+
+def test_the_rate_limit_counts_an_ipv6_client_by_its_64_network():
+    assert guard.rate_key("2001:db8:1:2:aaaa::1") == guard.rate_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert guard.rate_key("2001:db8:1:3::1") != guard.rate_key("2001:db8:1:2::1")
+    assert guard.rate_key("203.0.113.7") == "203.0.113.7" == guard.rate_key("::ffff:203.0.113.7")
+    assert guard.rate_key("unknown") == "unknown"

@@ -16,6 +16,7 @@ any route, while Sanic reads the request head (see its docstring); `bot.runtime`
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -271,5 +272,19 @@ def protect(app: Any) -> None:
 
 
 def client_address(request: Any) -> str:
-    """The client's address as Sanic sees it (behind MADOGUCHI_PROXIES_COUNT proxies, the forwarded one)."""
-    return str(getattr(request, "remote_addr", "") or getattr(request, "ip", "") or "unknown")
+    """The client, as the rate limit counts it: its address as Sanic sees it (behind MADOGUCHI_PROXIES_COUNT
+    proxies, the forwarded one); an IPv6 address by its /64 network, which one subscriber is given whole
+    (rotating addresses inside it would otherwise give one client as many buckets as it likes)."""
+    return rate_key(str(getattr(request, "remote_addr", "") or getattr(request, "ip", "") or "unknown"))
+
+
+def rate_key(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address.strip("[]"))
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:203.0.113.7 is the IPv4 client 203.0.113.7
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
