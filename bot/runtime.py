@@ -44,33 +44,19 @@ def check_versions(expected: dict[str, str] | None = None, installed: Callable[[
             )
 
 
-def _protected(configure_app: Callable[..., Any]) -> Callable[..., Any]:
+def _guarded(make_app: Callable[..., Any], *also: Callable[[Any], Any]) -> Callable[..., Any]:
+    """``make_app`` whose Sanic app gets :func:`bot.channels.guard.protect`, then each of ``also``."""
     from bot.channels import guard
 
-    from bot import action_runner
-
-    @functools.wraps(configure_app)
-    def configure(*args: Any, **kwargs: Any) -> Any:
-        app = configure_app(*args, **kwargs)
-        guard.protect(app)
-        action_runner.preload_on_start(app)  # the first user does not wait for the actions package
+    @functools.wraps(make_app)
+    def make(*args: Any, **kwargs: Any) -> Any:
+        app = make_app(*args, **kwargs)
+        for change in (guard.protect, *also):
+            change(app)
         return app
 
-    configure.madoguchi_guarded = True  # type: ignore[attr-defined]
-    return configure
-
-
-def _guarded(create_app: Callable[..., Any]) -> Callable[..., Any]:
-    from bot.channels import guard
-
-    @functools.wraps(create_app)
-    def create(*args: Any, **kwargs: Any) -> Any:
-        app = create_app(*args, **kwargs)
-        guard.protect(app)
-        return app
-
-    create.madoguchi_guarded = True  # type: ignore[attr-defined]
-    return create
+    make.madoguchi_guarded = True  # type: ignore[attr-defined]
+    return make
 
 
 def install() -> None:
@@ -88,7 +74,8 @@ def install() -> None:
     rasa_fixes.install()
     action_runner.install()
     if not getattr(rasa.core.run.configure_app, "madoguchi_guarded", False):
-        rasa.core.run.configure_app = _protected(rasa.core.run.configure_app)
+        # and the first user does not wait for an `inprocess:` actions package to be imported
+        rasa.core.run.configure_app = _guarded(rasa.core.run.configure_app, action_runner.preload_on_start)
     import rasa_sdk.endpoint
 
     if not getattr(rasa_sdk.endpoint.create_app, "madoguchi_guarded", False):  # the action server's app

@@ -66,9 +66,9 @@ def test_any_sender_is_safe_or_refused_with_400(value):
 
 
 @FUZZ
-@given(st.lists(st.text(max_size=25), max_size=3), st.booleans())
-def test_any_content_length_is_a_number_within_the_limit_or_refused(values, chunked):
-    result = refused_properly(lambda: guard.check_head("/webhooks/rest/webhook", values, chunked))
+@given(st.lists(st.text(max_size=25), max_size=3), st.sampled_from([[], ["chunked"]]))
+def test_any_content_length_is_a_number_within_the_limit_or_refused(values, encodings):
+    result = refused_properly(lambda: guard.check_head("/webhooks/rest/webhook", values, encodings))
     if result is None and values:
         assert values[0].strip().isdigit() and int(values[0]) <= guard.MAX_BODY_BYTES
 
@@ -76,14 +76,14 @@ def test_any_content_length_is_a_number_within_the_limit_or_refused(values, chun
 @pytest.mark.parametrize("value", ["-1", "abc", "1e3", "+5", "0x10", "", "٣", "1" * 30])
 def test_content_lengths_that_are_not_a_plain_number_are_refused(value):
     with pytest.raises(guard.Refused) as refused:
-        guard.check_head("/webhooks/rest/webhook", [value], False)
+        guard.check_head("/webhooks/rest/webhook", [value], [])
     assert refused.value.status == 400
 
 
 def test_two_different_content_lengths_or_a_length_with_chunking_are_refused():
-    for values, chunked in ((["5", "6"], False), (["5"], True)):
+    for values, encodings in ((["5", "6"], []), (["5"], ["chunked"])):
         with pytest.raises(guard.Refused):
-            guard.check_head("/webhooks/rest/webhook", values, chunked)
+            guard.check_head("/webhooks/rest/webhook", values, encodings)
 
 
 @pytest.mark.parametrize("encodings", [["Chunked"], ["gzip, chunked"], ["identity"], [""], ["chunked", "chunked"]])
@@ -97,9 +97,9 @@ def test_transfer_encodings_sanic_does_not_read_as_chunked_are_refused(encodings
 
 
 def test_the_body_limit_depends_on_the_route():
-    guard.check_head("/webhooks/line/webhook", [str(900_000)], False)  # LINE may send up to its own 1 MB
+    guard.check_head("/webhooks/line/webhook", [str(900_000)], [])  # LINE may send up to its own 1 MB
     with pytest.raises(guard.Refused) as refused:
-        guard.check_head("/webhooks/rest/webhook", [str(900_000)], False)
+        guard.check_head("/webhooks/rest/webhook", [str(900_000)], [])
     assert refused.value.status == 413
 
 

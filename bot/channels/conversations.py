@@ -8,7 +8,7 @@ is taken off again), so nothing changes for the client.
 
 Conversations stored before this change are kept under the bare sender id. The tracker store
 (bot.privacy.tracker_store) resumes such a conversation under its new key when every message in it came
-from that same channel (:func:`legacy_sender` names the old key to look for).
+from that same channel (:func:`split_key` names the old key to look for).
 """
 from __future__ import annotations
 
@@ -32,12 +32,6 @@ def split_key(key: str) -> tuple[Optional[str], str]:
     if sep and channel in CHANNELS and sender:
         return channel, sender
     return None, key
-
-
-def legacy_sender(key: str) -> Optional[tuple[str, str]]:
-    """(channel, old key) when ``key`` is channel-keyed: the bare id the conversation may be stored under."""
-    channel, sender = split_key(key)
-    return (channel, sender) if channel else None
 
 
 class ChannelKeyedOutput(OutputChannel):

@@ -147,12 +147,10 @@ def body_limit(path: str) -> int:
     return MAX_REQUEST_BYTES
 
 
-def check_head(path: str, content_lengths: list[str], transfer_encodings: list[str] | bool) -> None:
+def check_head(path: str, content_lengths: list[str], transfer_encodings: list[str]) -> None:
     """The request head's body framing, or :class:`Refused`: a Transfer-Encoding other than exactly one
     ``chunked`` (Sanic 21.12 then looked for a Content-Length that was not there: 500), a Content-Length
     that is not one run of digits or comes with chunking (400), or one above the route's limit (413)."""
-    if isinstance(transfer_encodings, bool):  # the older form: whether the body is chunked
-        transfer_encodings = ["chunked"] if transfer_encodings else []
     if transfer_encodings and transfer_encodings != ["chunked"]:
         raise Refused(400, "Transfer-Encoding は chunked だけを受け付けます。")
     if not content_lengths:
@@ -235,11 +233,15 @@ def limiter() -> RateLimiter:
     return _limiter
 
 
-def refusal_response(refused: Refused) -> Any:
+def error_response(message: str, status: int = 400) -> Any:
+    """The JSON answer ``{"error": message}`` every guarded route gives a request it does not take."""
     from sanic import response
 
-    return response.json({"error": refused.message}, status=refused.status,
-                         dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    return response.json({"error": message}, status=status, dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+def refusal_response(refused: Refused) -> Any:
+    return error_response(refused.message, refused.status)
 
 
 def protect(app: Any) -> None:

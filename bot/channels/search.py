@@ -25,10 +25,6 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False)
 MAX_QUERY_CHARS = 1000
 
 
-def _error(message: str, status: int = 400) -> HTTPResponse:
-    return response.json({"error": message}, status=status, dumps=_dumps)
-
-
 def _parameters(request: Request) -> tuple[str, Optional[str], int]:
     """(query, lg_code, limit) from the query string or a JSON body; :class:`guard.Refused` (400) with the
     reason for anything else (before: ``limit: 1e400``, a lone surrogate or deep nesting gave 500)."""
@@ -78,16 +74,16 @@ class FaqSearchInput(InputChannel):
         @bp.route("/search", methods=["GET", "POST"])
         async def search(request: Request) -> HTTPResponse:
             if self.token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {self.token}"):
-                return _error("認証が必要です", 401)
+                return guard.error_response("認証が必要です", 401)
             try:
                 query, lg_code, limit = _parameters(request)
             except guard.Refused as refused:
-                return _error(refused.message, refused.status)
+                return guard.refusal_response(refused)
             loop = asyncio.get_running_loop()
             try:  # the first call builds the index: keep it off the event loop
                 hits = await loop.run_in_executor(None, functools.partial(kb_search.search, query, lg_code, limit))
             except kb_search.InvalidLgCode as exc:
-                return _error(str(exc))
+                return guard.error_response(str(exc))
             return response.json({"query": query, "lg_code": lg_code, "hits": [h.to_dict() for h in hits]}, dumps=_dumps)
 
         return bp

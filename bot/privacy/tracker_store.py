@@ -42,7 +42,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.channels.conversations import legacy_sender
+from bot.channels.conversations import split_key
 from bot.privacy.masking import mask, mask_data
 
 logger = logging.getLogger(__name__)
@@ -197,10 +197,9 @@ class MaskingTrackerStore(TrackerStore):
     async def _stored_before_channels(self, key: Text, full: bool) -> Optional[DialogueStateTracker]:
         """The conversation stored under the bare sender id of a channel key, when all its messages came
         from that channel, as a tracker under the new key (its next save stores it there)."""
-        legacy = legacy_sender(key)
-        if legacy is None:
+        channel, old_key = split_key(key)
+        if channel is None:
             return None
-        channel, old_key = legacy
         old = await (self._store.retrieve_full_tracker(old_key) if full else self._store.retrieve(old_key))
         if old is None:
             return None
