@@ -11,14 +11,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.channels import staff_slack
 from bot.dialogue import feedback as fb
 from bot.dialogue import handoff
-from bot.dialogue.answer import SUGGESTIONS, answer
-from bot.dialogue.reply import APOLOGY
-from bot.dialogue.municipality import pending_choice
-from bot.dialogue.open_question import maybe_buttons, open_answer
+from bot.dialogue.answer import answer
 from bot.dialogue.query import Context, Query
+from bot.dialogue.reply import APOLOGY
 from bot.kb import feedback as kb_feedback
 from bot.kb.db import open_session
-from bot.nlp.normalize import MAX_QUESTION_CHARS, has_meaningful_text
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +34,7 @@ def context_from(tracker: Tracker) -> Context:
         presentation_id=tracker.get_slot("presentation_id") or None,
         municipality_code=tracker.get_slot("municipality_code"),
         pending=tracker.get_slot("pending") or None,
+        awaiting_comment=_awaiting_comment(tracker),
     )
 
 
@@ -47,6 +45,7 @@ def query_from(tracker: Tracker) -> Query:
         text=message.get("text") or "",
         entities=message.get("entities") or [],
         context=context_from(tracker),
+        ranking=message.get("intent_ranking") or [],
     )
 
 
@@ -67,15 +66,13 @@ def only_changes(tracker: Tracker, events: List[Dict[Text, Any]]) -> List[Dict[T
 
 
 class ActionAnswer(Action):
-    """Answers every knowledge question from the database."""
+    """Every user message but a hand-off request: bot.dialogue.answer decides, this carries it out."""
 
     def name(self) -> Text:
         return "action_answer"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         query = query_from(tracker)
-        if _awaiting_comment(tracker) and fb_comment_cue(query.text):  # 「日付が違っていました」 after 👎
-            return _store_comment(dispatcher, tracker)
         try:
             with open_session() as session:
                 reply = answer(session, query)
@@ -83,6 +80,15 @@ class ActionAnswer(Action):
             logger.exception("action_answer failed (intent=%s)", query.intent)
             dispatcher.utter_message(text=APOLOGY)
             return []
+        logger.debug("answered by resolver %r (intent=%s)", reply.resolver, query.intent)
+        if reply.kind == "comment":
+            return _store_comment(dispatcher, tracker)
+        if reply.kind == "rating":
+            return _rate(dispatcher, tracker, reply.rating or "bad")
+        if reply.kind == "response":
+            dispatcher.utter_message(response=reply.response)
+            events = [] if reply.neutral else _failed_turn(dispatcher, tracker)
+            return context_events(reply.context, tracker) + events
         if reply.answered:  # a factual answer: offer 👍/👎 (unless it asks the user to choose)
             dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons or fb.BUTTONS))
             events = _answered_from_data(tracker, reply)
@@ -92,35 +98,51 @@ class ActionAnswer(Action):
         return context_events(reply.context, tracker) + events + only_changes(tracker, [SlotSet("feedback_id", None)])
 
 
-class ActionFeedback(Action):
-    """👍/👎 on the previous answer: stored with the question, answer, intent, confidence and source."""
+class ActionOutOfScope(ActionAnswer):
+    """Kept for conversations stored with this action name: answered as every other message."""
 
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+
+class ActionHelp(ActionAnswer):
+    def name(self) -> Text:
+        return "action_help"
+
+
+class ActionDefaultFallback(ActionAnswer):
+    """Rasa's fallback (a message no rule covers): answered as every other message."""
+
+    def name(self) -> Text:
+        return "action_default_fallback"
+
+
+class ActionFeedback(ActionAnswer):
     def name(self) -> Text:
         return "action_feedback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        if _awaiting_comment(tracker):  # 「違います、日付が…」 typed after 「どの点が違っていましたか」
-            return _store_comment(dispatcher, tracker)
-        rating = "good" if (tracker.latest_message.get("intent") or {}).get("name") == "feedback_good" else "bad"
-        rated = fb.rated_answer(tracker.events)
-        if rated is None:
-            dispatcher.utter_message(text=fb.NOTHING_TO_RATE)
-            return []
-        try:
-            feedback_id = kb_feedback.record(
-                sender_id=tracker.sender_id, channel=tracker.get_latest_input_channel(), question=rated.question,
-                answer=rated.answer, intent=rated.intent, confidence=rated.confidence,
-                source=tracker.get_slot("answer_source"), rating=rating,
-            )
-        except Exception:
-            logger.exception("feedback could not be stored")
-            dispatcher.utter_message(text=APOLOGY)
-            return []
-        if rating == "good":
-            dispatcher.utter_message(text=fb.THANKS_GOOD)
-            return [SlotSet("feedback_id", None)]
-        dispatcher.utter_message(text=fb.ASK_WHAT_WAS_WRONG)
-        return [SlotSet("feedback_id", str(feedback_id))]
+
+def _rate(dispatcher: CollectingDispatcher, tracker: Tracker, rating: str) -> List[Dict[Text, Any]]:
+    """👍/👎 on the previous answer: stored with the question, answer, intent, confidence and source."""
+    rated = fb.rated_answer(tracker.events)
+    if rated is None:
+        dispatcher.utter_message(text=fb.NOTHING_TO_RATE)
+        return []
+    try:
+        feedback_id = kb_feedback.record(
+            sender_id=tracker.sender_id, channel=tracker.get_latest_input_channel(), question=rated.question,
+            answer=rated.answer, intent=rated.intent, confidence=rated.confidence,
+            source=tracker.get_slot("answer_source"), rating=rating,
+        )
+    except Exception:
+        logger.exception("feedback could not be stored")
+        dispatcher.utter_message(text=APOLOGY)
+        return []
+    if rating == "good":
+        dispatcher.utter_message(text=fb.THANKS_GOOD)
+        return [SlotSet("feedback_id", None)]
+    dispatcher.utter_message(text=fb.ASK_WHAT_WAS_WRONG)
+    return [SlotSet("feedback_id", str(feedback_id))]
 
 
 class ActionHandoff(Action):
@@ -178,13 +200,6 @@ def _failed_turn(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dic
     return [SlotSet("failed_turns", "0")]
 
 
-def fb_comment_cue(text: str) -> bool:
-    """A correction rather than a new question (「日付が違っていました」, not 「日付は？」)."""
-    return any(c in text for c in ("違", "間違", "誤り", "誤っ", "古い", "正しくな")) and not any(
-        q in text for q in ("?", "？", "教えて", "ですか", "ますか")
-    )
-
-
 def _awaiting_comment(tracker: Tracker) -> bool:
     return fb.awaiting_comment(tracker.events, tracker.get_slot("feedback_id"))
 
@@ -197,94 +212,3 @@ def _store_comment(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[D
         logger.exception("feedback comment could not be stored")
     dispatcher.utter_message(text=fb.THANKS_COMMENT)
     return [SlotSet("feedback_id", None)]
-
-
-class ActionOutOfScope(Action):
-    """Outside the guide's subjects: a polite refusal, unless it answers the guide's own question.
-
-    「東京都の方」 after 「府中市は複数あります」 reads as out of scope to the classifier, but it is the
-    user's choice among the candidates offered.
-    """
-
-    def name(self) -> Text:
-        return "action_out_of_scope"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        if _awaiting_comment(tracker):
-            return _store_comment(dispatcher, tracker)
-        context = context_from(tracker)
-        if context.pending:
-            query = query_from(tracker)
-            try:
-                with open_session() as session:
-                    reply = pending_choice(session, query)
-            except Exception:
-                logger.exception("action_out_of_scope failed")
-                reply = None
-            if reply is not None:
-                dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons) or None)
-                return context_events(reply.context, tracker)
-        reply = _open_answer(tracker)
-        if reply is not None:
-            dispatcher.utter_message(text=reply.text)
-            return ([SlotSet("pending", None)] if context.pending else []) + _answered_from_data(tracker, reply)
-        dispatcher.utter_message(response="utter_out_of_scope")
-        return ([SlotSet("pending", None)] if context.pending else []) + _failed_turn(dispatcher, tracker)
-
-
-class ActionHelp(Action):
-    """「どうすればいいですか」 is a request for help, unless it asks about something the FAQ answers."""
-
-    def name(self) -> Text:
-        return "action_help"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        if _awaiting_comment(tracker):
-            return _store_comment(dispatcher, tracker)
-        reply = _open_answer(tracker)
-        if reply is not None:
-            dispatcher.utter_message(text=reply.text)
-            return _answered_from_data(tracker, reply)
-        dispatcher.utter_message(response="utter_help")
-        return []
-
-
-class ActionDefaultFallback(Action):
-    """Not understood: say so plainly and suggest what can be asked."""
-
-    def name(self) -> Text:
-        return "action_default_fallback"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        message = tracker.latest_message or {}
-        text = message.get("text") or ""
-        if _awaiting_comment(tracker) and has_meaningful_text(text):
-            return _store_comment(dispatcher, tracker)
-        if not has_meaningful_text(text):
-            dispatcher.utter_message(response="utter_empty")
-            return []
-        if len(text) > MAX_QUESTION_CHARS:
-            dispatcher.utter_message(response="utter_too_long")
-            return []
-        reply = _open_answer(tracker)
-        if reply is not None:
-            dispatcher.utter_message(text=reply.text)
-            return _answered_from_data(tracker, reply)
-        buttons = maybe_buttons(message.get("intent_ranking") or [])
-        if buttons:
-            dispatcher.utter_message(text="申し訳ありません、ご質問を読み取れませんでした。もしかして、次のことをお知りになりたいですか。",
-                                     buttons=list(buttons))
-        else:
-            dispatcher.utter_message(text=f"申し訳ありません、ご質問の意味がわかりませんでした。{SUGGESTIONS}")
-        return _failed_turn(dispatcher, tracker)
-
-
-def _open_answer(tracker: Tracker):
-    """The best FAQ entry or presentation passage for a question no intent fits (None if none is close)."""
-    query = query_from(tracker)
-    lg_code = tracker.get_slot("municipality_code")
-    try:
-        return open_answer(query, lg_code)
-    except Exception:
-        logger.exception("open question look-up failed")
-        return None

@@ -24,8 +24,12 @@ PY
   echo "== custom actions: $1"
   echo "== public sample (../shared/eval/public_qa.yml)"
   .venv/bin/python bench/eval.py ../shared/eval/public_qa.yml --url "$URL" --fixed-text こんにちは || status=1
+  echo "== public sample of real questions (../shared/eval/public_real_questions.yml)"
+  .venv/bin/python bench/eval.py ../shared/eval/public_real_questions.yml --url "$URL" --min-messages 0 || status=1
   echo "== own evaluation set (eval/madoguchi_qa.yml)"
   .venv/bin/python bench/eval.py eval/madoguchi_qa.yml --url "$URL" --fixed-text こんにちは || status=1
+  echo "== real questions, written without seeing the training data (eval/real_questions.yml, target 97%)"
+  .venv/bin/python bench/eval.py eval/real_questions.yml --url "$URL" --min-messages 0 --target 0.97 || status=1
   kill -- -"$server" 2>/dev/null
   wait "$server" 2>/dev/null
 }

@@ -334,7 +334,7 @@ def test_partners(session, entity, value, order, expected):
 
 def test_partners_not_recorded_says_so(session):
     reply = ask(session, "ask_presentation", "三菱総研の連携先は", ("organization", "株式会社三菱総合研究所"), ("attribute", "partners"))
-    assert_answer(reply, "記録にはありません", source=presentation_source(2))
+    assert_answer(reply, "記載がありません", source=presentation_source(2))
     assert "パーソルテンプスタッフ" not in reply.text and "銀行" not in reply.text
 
 
@@ -365,7 +365,7 @@ def test_reactions_are_quoted(session, entity, value, order, expected):
 
 def test_reactions_not_recorded_are_not_borrowed(session):
     reply = ask(session, "ask_presentation", "吉川市の発表の感想は", ("municipality", "吉川市"), ("attribute", "reactions"))
-    assert_answer(reply, "記録にありません", source=presentation_source(5))
+    assert_answer(reply, "記載がありません", source=presentation_source(5))
     assert participant_quotes(reply.text) == []
     assert not any(q in reply.text for q in SOURCE_QUOTES)
 

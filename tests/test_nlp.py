@@ -364,69 +364,6 @@ def test_word_lists_mark_either_kana_and_whole_latin_words_in_their_own_block(tm
         featurizer("some")
 
 
-def _guarded(text, intent, entities):
-    from rasa.shared.nlu.training_data.message import Message
-
-    from bot.nlp.components import SubjectIntentGuard
-
-    ranking = [{"name": intent, "confidence": 0.7}, {"name": "ask_presentation", "confidence": 0.2},
-               {"name": "out_of_scope", "confidence": 0.1}]
-    message = Message(data={"text": text, "intent": ranking[0], "intent_ranking": ranking,
-                            "entities": [{"entity": e, "value": v} for e, v in entities]})
-    SubjectIntentGuard().process([message])
-    return message.get("intent")["name"]
-
-
-@pytest.mark.parametrize("text, intent, entities, expected", [
-    # a rating that names a subject and asks something is a question about the subject
-    ("マイナンバーカードがないと地域ポイントは使えないの？", "feedback_bad", [("topic", "地域ポイント")], "ask_presentation"),
-    ("AIスタッフの結果は正しいですか", "feedback_good", [("topic", "AIスタッフ")], "ask_presentation"),
-    # a rating that names a subject without asking stays a rating; one without a subject too
-    ("吉川市の回答は間違ってるよ", "feedback_bad", [("municipality", "吉川市")], "feedback_bad"),
-    ("合ってる？", "feedback_good", [], "feedback_good"),
-    # small talk that names a subject is a question, asked or not
-    ("じゃあ第7回は", "greet", [("assembly_number", "7")], "ask_presentation"),
-])
-def test_a_message_naming_a_subject_is_read_as_a_question(text, intent, entities, expected):
-    assert _guarded(text, intent, entities) == expected
-
-
-def test_a_tie_between_a_rating_that_asks_about_a_subject_and_a_question_is_a_question():
-    from rasa.shared.nlu.training_data.message import Message
-
-    from bot.nlp.components import SubjectIntentGuard
-
-    fallback = {"name": "nlu_fallback", "confidence": 0.45}
-    ranking = [fallback, {"name": "feedback_bad", "confidence": 0.451}, {"name": "ask_presentation", "confidence": 0.41}]
-    entities = [{"entity": "topic", "value": "地域ポイント"}]
-    asked = Message(data={"text": "マイナンバカードがないと地域ポイント使えない？", "intent": fallback,
-                          "intent_ranking": ranking, "entities": entities})
-    rated = Message(data={"text": "地域ポイントの回答は間違ってる", "intent": fallback,
-                          "intent_ranking": ranking, "entities": entities})
-    SubjectIntentGuard().process([asked, rated])
-    assert asked.get("intent")["name"] == "ask_presentation"
-    assert rated.get("intent")["name"] == "nlu_fallback"  # no question: the tie stays unresolved
-
-
-@pytest.mark.parametrize("ranking, expected", [
-    # two questions close together, the best above the fallback threshold: answered
-    ([("ask_presentation", 0.50), ("ask_assembly", 0.46), ("out_of_scope", 0.02)], "ask_presentation"),
-    # a question close to small talk, or a best guess below the threshold: still not understood
-    ([("ask_presentation", 0.50), ("greet", 0.46)], "nlu_fallback"),
-    ([("ask_presentation", 0.40), ("ask_assembly", 0.38)], "nlu_fallback"),
-])
-def test_a_tie_between_two_questions_is_answered_not_given_up(ranking, expected):
-    from rasa.shared.nlu.training_data.message import Message
-
-    from bot.nlp.components import QuestionTieBreaker
-
-    fallback = {"name": "nlu_fallback", "confidence": 0.45}
-    message = Message(data={"text": "どれくらい削減できたの？", "intent": fallback,
-                            "intent_ranking": [fallback] + [{"name": n, "confidence": c} for n, c in ranking]})
-    QuestionTieBreaker().process([message])
-    assert message.get("intent")["name"] == expected
-
-
 def test_a_message_is_scored_with_the_weighting_the_classifier_was_trained_on():
     # process() scores one message from its stored values; training weighs whole matrices. Both must agree,
     # or the model would see other features in use than in training.

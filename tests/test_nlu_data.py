@@ -13,6 +13,10 @@ from servers import BIN, REPO
 
 PUBLIC_QA = REPO.parent / "shared" / "eval" / "public_qa.yml"
 OWN_QA = REPO / "eval" / "madoguchi_qa.yml"
+PUBLIC_REAL = REPO.parent / "shared" / "eval" / "public_real_questions.yml"
+# Written by someone who never saw the training data; it measures, it never teaches.
+REAL_QA = REPO / "eval" / "real_questions.yml"
+KINDS = {"gap", "aggregate", "followup", "long_message", "paraphrase"}
 
 
 def _examples():
@@ -41,7 +45,21 @@ def test_no_evaluation_question_is_in_the_training_data():
     training = {key(plain(text)) for _, _, text in _examples()}
     leaked = [turn for qa in (PUBLIC_QA, OWN_QA) for case in load_cases(qa) for turn in case["turns"]
               if isinstance(turn, str) and key(turn) in training]
+    # the real-question sets: the judged (last) turn; a first turn such as 「研究会について教えて」 only
+    # sets the subject, and such plain openings were training examples before the sets were written
+    leaked += [case["turns"][-1] for qa in (PUBLIC_REAL, REAL_QA) for case in load_cases(qa)
+               if key(case["turns"][-1]) in training]
     assert leaked == []
+
+
+def test_the_real_question_set_covers_each_kind_and_stays_out_of_training():
+    cases = load_cases(REAL_QA)
+    assert len(cases) >= 200
+    assert {c.get("kind") for c in cases} == KINDS
+    # no training file or generator reads the set
+    readers = [f for f in list((REPO / "data").rglob("*")) + list((REPO / "bot").rglob("*.py"))
+               if f.is_file() and "real_questions" in f.read_text(encoding="utf-8", errors="ignore")]
+    assert readers == []
 
 
 def test_every_example_without_text_says_what_the_guide_does_with_it():

@@ -1,48 +1,265 @@
-"""Resolves what a question is about in the knowledge base and composes the reply.
+"""How a question is answered: one routing function, :func:`answer`, over an ordered list of resolvers.
 
-One entry point, :func:`answer`, serves every knowledge question: the intent says which kind of
-subject is asked about, entities name it (or the previous turn's context supplies it) and the
-attribute cue says what to tell. New data needs no new code here.
+The NLU describes the message (intent ranking, entities, attribute cues, the operation); every
+knowledge question reaches :func:`answer`, which asks each resolver of :data:`RESOLVERS` in turn. The
+first that returns a reply answers, and its name is kept on the reply (``Reply.resolver``), so "why did
+it answer that?" has its answer here. Each resolver is a function ``(session, query) -> Reply | None``
+and is tested alone (tests/test_routing.py). New data needs no new code here.
 """
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from typing import Callable
+
 from sqlalchemy.orm import Session
 
-from bot.dialogue import presentations, render
-from bot.dialogue.municipality import municipality_reply, pending_choice
-from bot.dialogue.query import ASSEMBLY_PRIORITY, PRESENTATION_PRIORITY, Query, refers_back, unknown_presenter
+from bot.dialogue import aggregate, details, presentations, render
+from bot.dialogue.municipality import chained_places, municipality_reply, pending_choice
+from bot.dialogue.query import ASSEMBLY_PRIORITY, Query, refers_back, unknown_presenter
 from bot.dialogue.reply import Reply
 from bot.kb import queries
 from bot.kb.records import AssemblyRecord, PresentationRecord
+from bot.dialogue.open_question import maybe_buttons, open_answer
+from bot.nlp.focus import asking_sentences
+from bot.nlp.normalize import MAX_QUESTION_CHARS, has_meaningful_text
 
 SUGGESTIONS = "総会の日時・会場・参加者数、発表の内容、研究会の事務局、市区町村の団体コードなどをお尋ねください。"
 NEXT_ASSEMBLY = -1  # "次回の総会": never in the records
+# Details only an assembly (or a presentation) has: a question naming the society and one of these asks
+# about its assembly.
+ASSEMBLY_ONLY = frozenset({"date", "hours", "where", "address", "people", "lg_count", "scale", "program", "speaker",
+                           "reactions", "access", "capacity", "mc", "participants", "social", "materials"})
 
-__all__ = ["Reply", "SUGGESTIONS", "answer"]
+Resolver = Callable[[Session, Query], "Reply | None"]
+
+__all__ = ["QUESTION_RESOLVERS", "RESOLVERS", "Reply", "SUGGESTIONS", "answer"]
 
 
 def answer(session: Session, query: Query) -> Reply:
-    if query.context.pending:
-        reply = pending_choice(session, query)
+    """The reply to a user message: the first resolver that answers."""
+    for name, resolver in RESOLVERS:
+        reply = resolver(session, query)
         if reply is not None:
-            return reply
-        query = query.with_context(query.context.with_(pending=None))
-    attrs = set(query.attributes)
-    intent = query.intent
-    if intent == "ask_society" or (intent != "ask_municipality" and _is_society_question(session, query)):
-        return _society(session, query)
-    if (
-        intent == "ask_municipality"
-        or (attrs & {"code", "prefecture"} and not query.values("topic"))
-        or (query.values("lg_code") and intent != "ask_presentation")
+            return reply if reply.resolver else replace(reply, resolver=name)
+        if resolver is choice and query.context.pending:  # not a pick: the offer lapses
+            query = query.with_context(query.context.with_(pending=None))
+    raise AssertionError("the last resolver always answers")  # pragma: no cover
+
+
+# -- resolvers, in the order they are asked ------------------------------------------------------
+SMALL_TALK = {"greet": "utter_greet", "goodbye": "utter_goodbye", "thanks": "utter_thanks"}
+RATINGS = {"feedback_good": "good", "feedback_bad": "bad"}
+NOT_KNOWLEDGE = ("out_of_scope", "help", "nlu_fallback")
+_ASKS_RE = re.compile(r"(?:\?|？|か|かな|かね|の|っけ)[\s。．.!！]*$")  # a message that ends like a question
+_CORRECTION_WORDS = ("違", "間違", "誤り", "誤っ", "古い", "正しくな")
+_QUESTION_WORDS = ("?", "？", "教えて", "ですか", "ますか")
+
+
+def comment(session: Session, query: Query) -> Reply | None:
+    """After 「どの点が違っていましたか」: the user's words are the comment on the 👎, not a new question."""
+    if not query.context.awaiting_comment or not has_meaningful_text(query.text):
+        return None
+    if query.intent in SMALL_TALK:
+        return None
+    if query.intent.startswith("ask_") and not (
+        any(w in query.text for w in _CORRECTION_WORDS) and not any(q in query.text for q in _QUESTION_WORDS)
     ):
-        reply = municipality_reply(session, query)
+        return None
+    return Reply("", query.context, kind="comment")
+
+
+def unreadable(session: Session, query: Query) -> Reply | None:
+    """No letters, or longer than any question (the NLU did not read it)."""
+    if query.intent != "nlu_fallback":
+        return None
+    if not has_meaningful_text(query.text):
+        return Reply("", query.context, kind="response", response="utter_empty", neutral=True)
+    if len(query.text) > MAX_QUESTION_CHARS:
+        return Reply("", query.context, kind="response", response="utter_too_long", neutral=True)
+    return None
+
+
+def choice(session: Session, query: Query) -> Reply | None:
+    """「東京都の方」 after 「府中市は複数あります」: the user's pick among the candidates offered."""
+    if not query.context.pending:
+        return None
+    return pending_choice(session, query)
+
+
+def rating(session: Session, query: Query) -> Reply | None:
+    """👍 / 👎 on the last answer, unless the message names a subject and asks (「吉川市は埼玉県で合ってる？」)."""
+    value = RATINGS.get(query.intent)
+    if value is None or (query.names_a_subject() and _ASKS_RE.search(query.text)):
+        return None
+    return Reply("", query.context, kind="rating", rating=value)
+
+
+def small_talk(session: Session, query: Query) -> Reply | None:
+    """Greetings, goodbyes and thanks, unless they name a subject (「じゃあ第7回は？」)."""
+    response = SMALL_TALK.get(query.intent)
+    if response is None or query.names_a_subject():
+        return None
+    return Reply("", query.context, kind="response", response=response, neutral=True)
+
+
+def not_about_the_knowledge_base(session: Session, query: Query) -> Reply | None:
+    """Out of scope, a request for help, or not understood, when nothing in it points at our records:
+    the closest FAQ entry or passage when there is a clear one, else a plain 「お答えできません」."""
+    if query.intent not in NOT_KNOWLEDGE or _knowledge_cues(query):
+        return None
+    found = open_answer(query, query.context.municipality_code)
+    if found is not None:
+        return found
+    if query.intent == "help":
+        return Reply("", query.context, kind="response", response="utter_help", neutral=True)
+    if query.intent == "out_of_scope":
+        return Reply("", query.context, kind="response", response="utter_out_of_scope", answered=False)
+    buttons = maybe_buttons([{"name": n, "confidence": c} for n, c in query.ranking])
+    if buttons:
+        text = "申し訳ありません、ご質問を読み取れませんでした。もしかして、次のことをお知りになりたいですか。"
+        return Reply(text, query.context, buttons=buttons, answered=False)
+    return Reply(f"申し訳ありません、ご質問の意味がわかりませんでした。{SUGGESTIONS}", query.context, answered=False)
+
+
+def _knowledge_cues(query: Query) -> bool:
+    """Does a message the classifier did not take for a question still point at our records?"""
+    if query.names_a_subject():
+        return True
+    if query.values("presenter_kind") and query.values("operation"):
+        return True
+    if query.context.subject_type is None:
+        return False
+    asks = bool(query.attributes or query.values("operation") or _ASKS_RE.search(query.text))
+    cued = bool(query.attributes or query.values("operation"))
+    return (refers_back(query.text) and asks) or (cued and query.intent == "nlu_fallback")
+
+
+def as_question(session: Session, query: Query) -> Reply | None:
+    """From here on the message is a knowledge question (the ranking's best question intent)."""
+    if query.intent.startswith("ask_"):
+        return None
+    return answer_question(session, query.as_question())
+
+
+def answer_question(session: Session, query: Query) -> Reply:
+    for name, resolver in QUESTION_RESOLVERS:
+        reply = resolver(session, query)
         if reply is not None:
-            return reply
-    return _assembly_or_presentation(session, query)
+            return replace(reply, resolver=name)
+    raise AssertionError("the last resolver always answers")  # pragma: no cover
 
 
-def _assembly_or_presentation(session: Session, query: Query) -> Reply:
+def several_questions(session: Session, query: Query) -> Reply | None:
+    """「会場はどこですか。また、参加者は何人でしたか。」: each question gets its answer."""
+    parts = asking_sentences(query.text)
+    if len(parts) < 2 or len(parts) > 4:
+        return None
+    subs = []
+    offset = 0
+    for part in parts:
+        start = query.text.find(part, offset)
+        if start < 0:
+            return None
+        offset = start + len(part)
+        subs.append(query.part(start, offset))
+    if sum(1 for s in subs if s.asks_something()) < 2:
+        return None
+    replies, context = [], query.context
+    for sub in subs:
+        sub = sub.with_context(context)
+        reply = answer_question(session, sub)
+        replies.append(reply)
+        context = reply.context
+    texts = list(dict.fromkeys(r.text for r in replies))
+    return Reply(
+        "\n\n".join(texts), context, answered=any(r.answered for r in replies),
+        source="、".join(dict.fromkeys(r.source for r in replies if r.source)) or None,
+    )
+
+
+def society(session: Session, query: Query) -> Reply | None:
+    if query.intent != "ask_society" and (query.intent == "ask_municipality" or not _is_society_question(session, query)):
+        return None
+    record = queries.society(session)
+    if record is None:
+        return Reply(f"研究会の情報はまだ登録されていません。{SUGGESTIONS}", query.context, answered=False)
+    context = query.context.with_(subject_type="society")
+    missing = next((a for a in query.attributes if details.society_missing(record, a)), None)
+    if missing:
+        text = details.not_recorded(record.source, record.name, missing, details.society_nearby(record, missing))
+        return Reply(details.with_source(text, record.source), context, source=record.source, answered=True)
+    attribute = next((a for a in ("secretariat", "purpose") if a in query.attributes), None)
+    if attribute is None and "phone" in query.attributes:
+        attribute = "secretariat"
+    return Reply(render.society_answer(record, attribute), context, source=record.source)
+
+
+def places(session: Session, query: Query) -> Reply | None:
+    """Codes and prefectures, also of a place reached through another record (a chain)."""
+    attrs = set(query.attributes)
+    chained = chained_places(session, query, _places_of_subject(session, query))
+    if chained is not None:
+        return chained
+    if (
+        query.intent == "ask_municipality"
+        or (attrs & {"code", "prefecture"} and not query.values("topic"))
+        or (query.values("lg_code") and query.intent != "ask_presentation")
+    ):
+        return municipality_reply(session, query)
+    return None
+
+
+def records_operation(session: Session, query: Query) -> Reply | None:
+    """Counts, lists, yes/no, the n-th and how long, over the presentations of an assembly."""
+    op = aggregate.operation_of(query)
+    if op is None:
+        return None
+    name, argument = op
+    assembly, missing, _ = _assembly(session, query)
+    if assembly is None:
+        return None
+    context = query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None)
+    names = _named_presenters(session, query)
+    if name == "duration" and not names:
+        text = aggregate.duration_text(assembly)
+        return Reply(details.with_source(text, assembly.source), context, source=assembly.source) if text else None
+    if name == "order":
+        return _by_order(session, query, assembly, argument)
+    region = _region(session, query)
+    kinds = tuple(k for k in query.values("presenter_kind") if not (region and k == "自治体"))
+    topics = tuple(query.values("topic"))
+    if name in ("exists", "choose") and names and not region and _MEMBERSHIP_RE.search(query.text):
+        return _presented(session, query, assembly, names)
+    if name not in ("count", "list", "exists", "which", "choose") or not (kinds or topics or region or name == "count"):
+        return None
+    if not (aggregate.about_presentations(query) or _PLACES_TARGET_RE.search(query.text)):
+        return None
+    if names and not region:
+        return None  # 「京都府の発表はどれ」: one presenter's presentation, answered below
+    chosen = aggregate.select(list(assembly.presentations), kinds, topics)
+    if region:
+        chosen = [p for p in chosen if aggregate.in_region(p, region.code[:2])]
+    what = aggregate.describe(kinds, topics) + (f"{region.name}内の自治体が関わる" if region else "")
+    if _PLACES_TARGET_RE.search(query.text) and not kinds:
+        return _places_in(session, query, assembly, chosen, region, what)
+    if len(chosen) == 1 and name in ("list", "which"):  # 「マイキーの発表をしたのは誰」: that presentation
+        return presentations.presentation_reply(query, assembly, chosen[0])
+    if name == "exists":
+        if chosen:
+            text = f"はい、{render.assembly_label(assembly)}では{what}発表が{len(chosen)}件ありました。\n"
+            text += "\n".join(aggregate.line(p) for p in chosen)
+        else:
+            text = f"いいえ、{render.assembly_label(assembly)}の記録には{what}発表はありません。"
+    else:
+        text = aggregate.listing(assembly, chosen, what, count_first=name == "count")
+    if len(chosen) == 1:
+        context = context.with_(subject_type="presentation", presentation_id=chosen[0].key)
+    return Reply(details.with_source(text, assembly.source), context, source=assembly.source)
+
+
+def assembly_or_presentation(session: Session, query: Query) -> Reply:
+    """The assembly asked about, or one of its presentations (named, by topic, or from the context)."""
     intent, attrs = query.intent, set(query.attributes)
     assembly, missing, explicit = _assembly(session, query)
     if missing is not None:
@@ -58,9 +275,7 @@ def _assembly_or_presentation(session: Session, query: Query) -> Reply:
         if current is not None and not explicit:
             return presentations.presentation_reply(query, _assembly_of(session, assembly, current), current)
 
-    society = queries.society(session)
-    orgs = [queries.organization_name(session, o) or o for o in query.values("organization")]
-    orgs = [o for o in orgs if society is None or o != society.name]
+    orgs = _organizations(session, query)
     pool = list(assembly.presentations)
     if not explicit:  # a name without a number: every assembly, the current one first
         pool += [p for a in queries.all_assemblies(session) if a.number != assembly.number for p in a.presentations]
@@ -81,9 +296,11 @@ def _assembly_or_presentation(session: Session, query: Query) -> Reply:
 
     current = _context_presentation(session, query)
     if current is not None and not explicit and "総会" not in query.text:
-        attribute = query.attribute(PRESENTATION_PRIORITY)
+        attribute = presentations.asked_attribute(query)
         if intent == "ask_presentation" or presentations.has_answer(current, attribute):
             return presentations.presentation_reply(query, _assembly_of(session, assembly, current), current)
+    if any(details.assembly_missing(assembly, a) for a in query.attributes) and current is None:
+        return _assembly_reply(session, query, assembly)  # 「司会はどなたが」: a detail of the assembly
     if intent == "ask_presentation":
         municipality = _context_municipality(session, query)
         if municipality:  # 「さいたま市の団体コードは？」→「そこで行われた実証実験は？」
@@ -96,14 +313,26 @@ def _assembly_or_presentation(session: Session, query: Query) -> Reply:
             return presentations.presentation_reply(query, _assembly_of(session, assembly, by_text[0]), by_text[0])
         text = "どの発表についてのご質問でしょうか。発表団体名やテーマを添えてお尋ねください。\n" + render.program_answer(assembly)
         return Reply(text, query.context.with_(subject_type="program", assembly_number=assembly.number), answered=False)
-    attribute = query.attribute(ASSEMBLY_PRIORITY)
-    if attribute == "other":
-        return _program(query, assembly)
-    return Reply(
-        render.assembly_answer(assembly, attribute),
-        query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None),
-        source=assembly.source,
-    )
+    return _assembly_reply(session, query, assembly)
+
+
+QUESTION_RESOLVERS: tuple[tuple[str, Resolver], ...] = (
+    ("several questions", several_questions),
+    ("society", society),
+    ("places", places),
+    ("operation over records", records_operation),
+    ("assembly or presentation", assembly_or_presentation),
+)
+# Every message: what the user does (comments, picks, rates, greets) before what is asked.
+RESOLVERS: tuple[tuple[str, Resolver], ...] = (
+    ("comment on a rating", comment),
+    ("unreadable message", unreadable),
+    ("choice among candidates", choice),
+    ("rating", rating),
+    ("small talk", small_talk),
+    ("not about the knowledge base", not_about_the_knowledge_base),
+    ("read as a question", as_question),
+) + QUESTION_RESOLVERS
 
 
 # -- subjects ------------------------------------------------------------------------------------
@@ -116,6 +345,12 @@ def _assembly(session: Session, query: Query) -> tuple[AssemblyRecord | None, in
             return None, NEXT_ASSEMBLY, True
         if value == "latest":
             return queries.latest_assembly(session), None, True
+        if value == "previous":
+            latest = queries.latest_assembly(session)
+            if latest is None:
+                return None, None, True
+            found = queries.assembly(session, latest.number - 1)
+            return (found, None, True) if found else (None, latest.number - 1, True)
         found = queries.assembly(session, int(value))
         return (found, None, True) if found else (None, int(value), True)
     years = query.values("assembly_year")
@@ -132,6 +367,17 @@ def _assembly(session: Session, query: Query) -> tuple[AssemblyRecord | None, in
 
 def _names(query: Query) -> list[str]:
     return query.values("organization") + query.values("municipality")
+
+
+def _organizations(session: Session, query: Query) -> list[str]:
+    """Canonical names of the organizations named, the society left out."""
+    society = queries.society(session)
+    orgs = [queries.organization_name(session, o) or o for o in query.values("organization")]
+    return [o for o in orgs if society is None or o != society.name]
+
+
+def _named_presenters(session: Session, query: Query) -> list[str]:
+    return _organizations(session, query) + query.values("municipality")
 
 
 def _assembly_of(session: Session, current: AssemblyRecord, p: PresentationRecord) -> AssemblyRecord:
@@ -156,31 +402,153 @@ def _context_municipality(session: Session, query: Query) -> str | None:
     return lg.name if lg else None
 
 
+def _places_of_subject(session: Session, query: Query) -> list[str]:
+    """団体コード of the places a question reaches through another record: the municipalities of the
+    presentation it names (or the one in context), or the venue's municipality."""
+    if query.values("municipality") or query.values("lg_code"):
+        return []
+    if "where" in query.attributes and "会場" in query.text:
+        assembly, _, _ = _assembly(session, query)
+        return [assembly.venue_lg_code] if assembly and assembly.venue_lg_code else []
+    if not (query.values("topic") or query.values("organization") or refers_back(query.text)):
+        return []
+    assembly, _, _ = _assembly(session, query)
+    if assembly is None:
+        return []
+    found = presentations.find(list(assembly.presentations), query, _organizations(session, query))
+    chosen = found.presentations if len(found.presentations) == 1 else []
+    if not chosen and refers_back(query.text):
+        current = _context_presentation(session, query)
+        chosen = [current] if current else []
+    if not chosen:
+        return []
+    p = chosen[0]
+    codes = [c for c in p.presenter_codes if c] or [code for _, _, code in p.municipalities]
+    return list(dict.fromkeys(codes))
+
+
 def _is_society_question(session: Session, query: Query) -> bool:
-    society = queries.society(session)
-    if society is None:
+    record = queries.society(session)
+    if record is None:
         return False
     named = {queries.organization_name(session, o) for o in query.values("organization")}
-    if society.name in named:
-        return True
+    if record.name in named:  # 「研究会の総会は何時から」 asks about an assembly
+        return not (
+            "総会" in query.text or query.values("assembly_number") or (named - {record.name, None})
+            or query.values("municipality") or query.values("topic")
+            or (query.values("operation") and aggregate.about_presentations(query))
+            or set(query.attributes) & ASSEMBLY_ONLY
+        )
     asks = set(query.attributes)
-    return bool(asks & {"purpose", "secretariat"}) and not (
+    return bool(asks & {"purpose", "secretariat", "founded", "members", "representative"}) and not (
         query.values("topic") or query.values("municipality") or (named - {None}) or query.values("assembly_number")
     )
 
 
 # -- replies -------------------------------------------------------------------------------------
+def _assembly_reply(session: Session, query: Query, assembly: AssemblyRecord) -> Reply:
+    context = query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None)
+    missing = next((a for a in query.attributes if details.assembly_missing(assembly, a)), None)
+    if missing:
+        contact = _contact(session)
+        text = details.not_recorded(
+            assembly.source, render.assembly_label(assembly), missing, details.assembly_nearby(assembly, missing), contact
+        )
+        return Reply(details.with_source(text, assembly.source), context, source=assembly.source)
+    attribute = query.attribute(ASSEMBLY_PRIORITY)
+    if attribute == "other":
+        return _program(query, assembly)
+    return Reply(render.assembly_answer(assembly, attribute), context, source=assembly.source)
+
+
+def _contact(session: Session) -> str:
+    record = queries.society(session)
+    if record is None:
+        return ""
+    return f"{record.secretariat}（{record.secretariat_department}）" if record.secretariat_department else record.secretariat
+
+
 def _program(query: Query, assembly: AssemblyRecord) -> Reply:
     context = query.context.with_(subject_type="program", assembly_number=assembly.number)
     return Reply(render.program_answer(assembly), context, source=assembly.source)
 
 
-def _society(session: Session, query: Query) -> Reply:
-    society = queries.society(session)
-    if society is None:
-        return Reply(f"研究会の情報はまだ登録されていません。{SUGGESTIONS}", query.context, answered=False)
-    attribute = next((a for a in ("secretariat", "purpose") if a in query.attributes), None)
-    return Reply(render.society_answer(society, attribute), query.context.with_(subject_type="society"), source=society.source)
+_MEMBERSHIP_RE = re.compile(r"発表|登壇|参加|報告|講演|出て|出た|出まし|入って|含まれ|どっち|どちら")
+# The question asks for places (「関わった自治体をすべて」「静岡県の自治体はどこ」), not presentations.
+_PLACES_TARGET_RE = re.compile(r"(?:自治体|市区町村|市町村|市や区|都市|市)(?:名)?(?:は|を|って|が)?(?:どこ|すべて|全て|全部|一覧|教えて|挙げて|どれ)")
+_REGION_RE = r"(?:内|の自治体|の市|の区|の町|にある|の団体)"
+
+
+def _region(session: Session, query: Query):
+    """A prefecture the question filters by: 「埼玉県内の自治体」「静岡県の自治体」."""
+    for name in query.values("municipality"):
+        lgs = queries.local_governments_named(session, name)
+        if len(lgs) == 1 and lgs[0].is_prefecture and re.search(re.escape(name) + _REGION_RE, query.text):
+            return lgs[0]
+    return None
+
+
+def _by_order(session: Session, query: Query, assembly: AssemblyRecord, argument: str) -> Reply | None:
+    """「3番目の発表」「最後の発表」「富士通の次の発表」「京都府は何番目」."""
+    context = query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None)
+    anchor = None
+    if argument in ("which", "next", "previous"):
+        found = presentations.find(list(assembly.presentations), query, _organizations(session, query))
+        anchor = found.presentations[0] if len(found.presentations) == 1 else _context_presentation(session, query)
+        if anchor is None:
+            return None
+        if argument == "which":
+            text = aggregate.position_text(assembly, anchor)
+            context = context.with_(subject_type="presentation", presentation_id=anchor.key)
+            return Reply(details.with_source(text, assembly.source), context, source=assembly.source)
+    p = aggregate.by_order(assembly, argument, anchor)
+    if p is None:
+        text = (aggregate.edge_text(assembly, anchor, argument) if anchor is not None
+                else f"{render.assembly_label(assembly)}の発表は{len(assembly.presentations)}件です。")
+        return Reply(details.with_source(text, assembly.source), context, answered=False)
+    if anchor is not None:  # the anchor's names are not what is asked about
+        query = query.without("organization", "municipality")
+    return presentations.presentation_reply(query, assembly, p)
+
+
+def _places_in(session: Session, query: Query, assembly: AssemblyRecord, chosen: list[PresentationRecord],
+               region, what: str) -> Reply:
+    """The local governments the chosen presentations involve (in the region asked about)."""
+    codes = [c for p in chosen for c in aggregate.place_codes(p)]
+    lgs = [lg for c in dict.fromkeys(codes) for lg in [queries.local_government(session, c)] if lg]
+    if region:
+        lgs = [lg for lg in lgs if lg.code[:2] == region.code[:2] and not lg.is_prefecture]
+    context = query.context.with_(subject_type="assembly", assembly_number=assembly.number)
+    label = render.assembly_label(assembly)
+    if not lgs:
+        text = f"{label}の記録には、{what}発表に出てくる自治体はありません。"
+        return Reply(details.with_source(text, assembly.source), context, source=assembly.source)
+    lines = [f"{label}の記録で{what}発表に出てくる自治体は次のとおりです。"]
+    for lg in lgs:
+        roles = [f"{p.presenter_label}の発表で{r}" for p in chosen for n, r, c in p.municipalities if c == lg.code]
+        lines.append(f"・{lg.full_name}" + (f"（{'、'.join(roles)}）" if roles else ""))
+    return Reply(details.with_source("\n".join(lines), assembly.source), context, source=assembly.source)
+
+
+def _presented(session: Session, query: Query, assembly: AssemblyRecord, names: list[str]) -> Reply:
+    """「墨田区は発表しましたか」: yes with what, or no."""
+    lines, context = [], query.context.with_(subject_type="assembly", assembly_number=assembly.number)
+    label = render.assembly_label(assembly)
+    for name in names:
+        own = [p for p in assembly.presentations if any(name == n or n.endswith(name) for n in p.presenters)]
+        involved = [p for p in assembly.presentations if p not in own and any(name == m for m, _, _ in p.municipalities)]
+        if own:
+            titles = "、".join(f"「{p.title}」" for p in own)
+            lines.append(f"はい、{name}は{label}で{titles}を発表しました。")
+            if len(own) == 1 and len(names) == 1:
+                context = context.with_(subject_type="presentation", presentation_id=own[0].key)
+        elif involved:
+            for p in involved:
+                role = next(r for m, r, _ in p.municipalities if m == name)
+                lines.append(f"{name}自身の発表はありませんが、{p.presenter_label}の発表「{p.title}」に{role}の場として登場します。")
+        else:
+            lines.append(f"いいえ、{label}の記録には{name}の発表はありません。")
+    return Reply(details.with_source("".join(lines), assembly.source), context, source=assembly.source)
 
 
 def _no_assembly(session: Session, query: Query, missing: int | str) -> Reply:
@@ -192,7 +560,7 @@ def _no_assembly(session: Session, query: Query, missing: int | str) -> Reply:
         which = f"{missing}の総会"
     else:
         which = f"第{missing}回総会"
-    text = f"{which}の記録はデータにありません。記録があるのは{have}総会です。{SUGGESTIONS}"
+    text = f"{which}の記録はありません（データにあるのは{have}総会の記録です）。{SUGGESTIONS}"
     return Reply(text, query.context, answered=False)
 
 

@@ -81,3 +81,38 @@ def lg_reply(session: Session, query: Query, lg: LocalGovernmentRecord, attribut
 def _short_prefecture(name: str) -> str:
     """東京都 → 東京, 京都府 → 京都, 広島県 → 広島 (北海道 stays)."""
     return name[:-1] if name[-1] in "都府県" and len(name) > 2 else name
+
+
+def chained_places(session: Session, query: Query, codes: list[str]) -> Reply | None:
+    """Places reached through another record (the cities of a presentation, the venue's ward), and
+    whether two places are the same: 「AIスタッフの検証をした市は何県？」「会場の区の団体コードは？」."""
+    attrs = set(query.attributes)
+    compare = any(v == "compare" for v in query.values("operation"))
+    lgs = [lg for code in codes for lg in [queries.local_government(session, code)] if lg]
+    if compare and not lgs:
+        named = [c for name in query.values("municipality") for c in queries.local_governments_named(session, name)[:1]]
+        if len(named) >= 2:
+            lgs = named
+    if not lgs or not (attrs & {"code", "prefecture"} or compare):
+        return None
+    if compare and len(lgs) >= 2:
+        prefs = {lg.pref_name for lg in lgs}
+        names = "と".join(lg.full_name for lg in lgs)
+        if "prefecture" in attrs or len({lg.code for lg in lgs}) > 1:
+            same = "はい、どちらも" + lgs[0].pref_name + "にあります" if len(prefs) == 1 else "いいえ、都道府県は異なります"
+            lines = [f"{same}（{names}）。"] + [f"・{lg.full_name}：{lg.pref_name}（団体コード {lg.code}）" for lg in lgs]
+        else:
+            lines = [f"はい、同じ団体です（{lgs[0].full_name}、団体コード {lgs[0].code}）。"]
+        text = "\n".join(lines) + "\n" + render.source_line(render.MASTER_SOURCE)
+        return Reply(text, query.context, source=render.MASTER_SOURCE)
+    attribute = "prefecture" if "prefecture" in attrs else "code"
+    if len(lgs) == 1:
+        return lg_reply(session, query, lgs[0], attribute)
+    lines = [
+        f"・{lg.name}：{lg.pref_name}（全国地方公共団体コード {lg.code}）" if attribute == "prefecture"
+        else f"・{lg.full_name}：{lg.code}"
+        for lg in lgs
+    ]
+    head = "それぞれ次のとおりです。" if attribute == "prefecture" else "全国地方公共団体コードは次のとおりです。"
+    text = "\n".join([head] + lines) + "\n" + render.source_line(render.MASTER_SOURCE)
+    return Reply(text, query.context.with_(pending=None), source=render.MASTER_SOURCE)

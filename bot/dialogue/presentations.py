@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.dialogue import render
+from bot.dialogue import details, render
 from bot.dialogue.matching import content_bigrams, overlap
 from bot.dialogue.query import ASSEMBLY_LEVEL, FACT_KINDS, PRESENTATION_PRIORITY, Query
 from bot.dialogue.reply import Reply
@@ -139,21 +139,78 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
     return []
 
 
+# Details asked about a presentation, before the generic cues: 「発表資料はどこで」 asks for the slides.
+DETAIL_FIRST = (
+    "fullname", "speaker_name", "title", "affiliation", "product", "materials", "phone", "email", "url", "budget",
+    "fee", "period", "capacity", "application", "access", "mc", "participants", "social", "representative",
+    "founded", "members", "population",
+)
+PERSON_DETAILS = ("fullname", "speaker_name", "title")
+_AMOUNT_RE = re.compile(r"いくら|金額|何円|値段|価格|料金|予算|幾ら|単価|年間|万円|億円")
+# Words that make 「いつ」 ask about an activity the presentation describes, not the presentation itself.
+_ACTIVITY_WORDS = ("実証", "実験", "調査", "研究", "検証", "導入", "開始", "始ま", "運用", "委託")
+
+
+def asked_attribute(query: Query) -> str | None:
+    asked = set(query.attributes)
+    return next((a for a in DETAIL_FIRST if a in asked), None) or query.attribute(PRESENTATION_PRIORITY)
+
+
+def asked_attributes(query: Query) -> list[str]:
+    """Every detail the question asks for, the most specific first (「自治体名と協力事業者は」: two)."""
+    asked = set(query.attributes)
+    first = asked_attribute(query)
+    rest = [a for a in PRESENTATION_PRIORITY if a in asked and a != first and a not in ("other", "content")]
+    return ([first] if first else []) + rest[:2]
+
+
 def presentation_reply(query: Query, assembly: AssemblyRecord, p: PresentationRecord) -> Reply:
-    attribute = query.attribute(PRESENTATION_PRIORITY)
     context = query.context.with_(
         subject_type="presentation", assembly_number=p.assembly_number, presentation_id=p.key, pending=None
     )
-    if attribute == "other":
+    attributes = asked_attributes(query) or [None]
+    if attributes[0] == "other":
         others = [o for o in assembly.presentations if o.key != p.key]
         return Reply(render.other_presentations(assembly, others), context, source=assembly.source)
+    bodies: list[str] = []
+    source = p.source
+    for attribute in attributes:
+        body, body_source = _body(query, assembly, p, attribute)
+        if body not in bodies:
+            bodies.append(body)
+        if body_source != p.source and len(attributes) == 1:
+            source = body_source
+    return Reply("".join(bodies) + "\n" + render.source_line(source), context, source=source)
+
+
+def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribute: str | None) -> tuple[str, str]:
+    """The sentences answering ``attribute`` about ``p``, and their source."""
+    named = [o for o in query.values("organization") if o not in p.presenters and _mentions(p, o)]
+    if attribute in ("fee", "budget") and not _AMOUNT_RE.search(query.text):
+        attribute = None  # 「費用を抑える工夫」 asks about the cost, not for an amount
+    if attribute in PERSON_DETAILS and not p.speaker:
+        attribute = "speaker_name" if attribute != "title" else attribute
+    if attribute and details.presentation_missing(p, attribute):
+        if attribute in PERSON_DETAILS and named:
+            subject = f"{named[0]}の担当者"
+        elif attribute in PERSON_DETAILS:
+            subject = f"{p.presenter_label}の発表者"
+        else:
+            subject = f"{p.presenter_label}の発表「{p.title}」"
+        nearby = details.presentation_nearby(p, attribute, query.text)
+        return details.not_recorded(assembly.source, subject, attribute, nearby), assembly.source
     subjects = tuple(query.values("topic")) + tuple(query.values("organization")) + tuple(query.values("municipality"))
-    facts = facts_for(p, attribute, query.text, subjects) if attribute not in ("speaker", "reactions") else []
+    facts = facts_for(p, attribute, query.text, subjects) if attribute not in ("speaker", "reactions", "affiliation") else []
+    if attribute == "date" and not facts and any(w in query.text for w in _ACTIVITY_WORDS):
+        text = details.not_recorded(assembly.source, f"{p.presenter_label}の発表にある取組", "when_done",
+                                    f"記載されているのは、この発表が{render.assembly_label(assembly)}で行われたことです。")
+        return text, assembly.source
     if attribute in ASSEMBLY_LEVEL and not facts:
-        text = render.presentation_at_assembly(p, assembly)
-    else:
-        text = render.presentation_answer(p, attribute, facts)
-    return Reply(text, context, source=p.source)
+        return render.presentation_at_assembly_body(p, assembly), assembly.source
+    body = render.presentation_body(p, attribute, facts)
+    if attribute == "speaker" and not p.speaker:
+        body += details.not_recorded(assembly.source, f"{p.presenter_label}の発表者", "speaker_name")
+    return body, p.source
 
 
 def which_one(query: Query, candidates: list[PresentationRecord]) -> Reply:

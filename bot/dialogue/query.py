@@ -32,6 +32,17 @@ FACT_KINDS = {
 }
 
 
+# Entities that name what a question is about (the rest are cues: attribute, operation, presenter kind).
+SUBJECT_ENTITIES = frozenset({"assembly_number", "assembly_year", "organization", "municipality", "topic", "lg_code"})
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return -1
+
+
 @dataclass(frozen=True)
 class Context:
     """The subject of the previous answer (kept in Rasa slots)."""
@@ -41,6 +52,7 @@ class Context:
     presentation_id: str | None = None  # PresentationRecord.key (回-順番)
     municipality_code: str | None = None
     pending: str | None = None  # candidate codes of an ambiguous name awaiting the user's choice
+    awaiting_comment: bool = False  # the guide asked what was wrong with a 👎-rated answer
 
     def with_(self, **changes) -> "Context":
         return replace(self, **changes)
@@ -52,17 +64,57 @@ class Query:
     text: str = ""
     entities: tuple[tuple[str, str], ...] = ()  # (entity, value), in text order
     context: Context = field(default_factory=Context)
+    spans: tuple[tuple[int, int], ...] = ()  # (start, end) of each entity in text, when known
+    ranking: tuple[tuple[str, float], ...] = ()  # the classifier's intent ranking, best first
 
     @classmethod
-    def build(cls, intent: str, text: str, entities: Iterable[dict], context: Context) -> "Query":
-        pairs = tuple((str(e.get("entity")), str(e.get("value"))) for e in entities if e.get("entity") and e.get("value") is not None)
-        return cls(intent=intent or "", text=text or "", entities=pairs, context=context)
+    def build(cls, intent: str, text: str, entities: Iterable[dict], context: Context,
+              ranking: Iterable[dict] = ()) -> "Query":
+        kept = [e for e in entities if e.get("entity") and e.get("value") is not None]
+        pairs = tuple((str(e.get("entity")), str(e.get("value"))) for e in kept)
+        spans = tuple((_int(e.get("start")), _int(e.get("end"))) for e in kept)
+        ranked = tuple((str(r.get("name")), float(r.get("confidence") or 0.0)) for r in ranking if r.get("name"))
+        return cls(intent=intent or "", text=text or "", entities=pairs, context=context, spans=spans, ranking=ranked)
+
+    def as_question(self) -> "Query":
+        """The same message read as a knowledge question: the best question intent of the ranking."""
+        if self.intent.startswith("ask_"):
+            return self
+        best = next((name for name, _ in self.ranking if name.startswith("ask_")), "")
+        return replace(self, intent=best)
+
+    def names_a_subject(self) -> bool:
+        return any(name in SUBJECT_ENTITIES for name, _ in self.entities)
+
+    def part(self, start: int, end: int) -> "Query":
+        """The question asked in ``text[start:end]``, with the entities found there. Names given in the
+        rest of the message (the subject of a mail) stay when the part names none of its own."""
+        if len(self.spans) != len(self.entities):
+            return replace(self, text=self.text[start:end])
+        inside = [(e, s) for e, s in zip(self.entities, self.spans) if start <= s[0] < end]
+        own_subject = any(e[0] in SUBJECT_ENTITIES for e, _ in inside)
+        if not own_subject:
+            inside = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in SUBJECT_ENTITIES] + inside
+        return replace(
+            self, text=self.text[start:end], entities=tuple(e for e, _ in inside),
+            spans=tuple((s[0] - start, s[1] - start) for _, s in inside),
+        )
+
+    def asks_something(self) -> bool:
+        """Does this (part of a) question ask for a detail or an operation of its own?"""
+        return bool(self.attributes or self.values("operation"))
 
     def with_context(self, context: Context) -> "Query":
         return replace(self, context=context)
 
     def with_entity(self, entity: str, value: str) -> "Query":
-        return replace(self, entities=self.entities + ((entity, value),))
+        spans = self.spans + ((-1, -1),) if len(self.spans) == len(self.entities) else self.spans
+        return replace(self, entities=self.entities + ((entity, value),), spans=spans)
+
+    def without(self, *entities: str) -> "Query":
+        keep = [i for i, (name, _) in enumerate(self.entities) if name not in entities]
+        spans = tuple(self.spans[i] for i in keep) if len(self.spans) == len(self.entities) else self.spans
+        return replace(self, entities=tuple(self.entities[i] for i in keep), spans=spans)
 
     def values(self, entity: str) -> list[str]:
         out: list[str] = []

@@ -54,25 +54,25 @@ def quotes(texts) -> str:
 def assembly_answer(a: AssemblyRecord, attribute: str | None) -> str:
     label = assembly_label(a)
     if attribute == "address":
-        body = f"{label}の会場「{a.venue}」の所在地は{a.address}です。" if a.address else f"{label}の会場の住所は記録にありません。"
+        body = f"{label}の会場「{a.venue}」の所在地は{a.address}です。" if a.address else f"{label}の会場の住所は記載がありません。"
     elif attribute == "hours":
         hours = hours_text(a)
-        body = f"{label}は{date_text(a)}、{hours}開催されました。" if hours else f"{label}の開催時間は記録にありません。"
+        body = f"{label}は{date_text(a)}、{hours}開催されました。" if hours else f"{label}の開催時間は記載がありません。"
     elif attribute in ("lg_count", "people", "scale"):
-        body = participation_text(a) or f"{label}の参加者数は記録にありません。"
+        body = participation_text(a) or f"{label}の参加者数は記載がありません。"
     elif attribute == "date":
         body = f"{label}は{date_text(a)}に開催されました。"
     elif attribute == "where":
         body = f"{label}の会場は{venue_text(a)}です。"
     elif attribute == "reactions":
-        body = f"{label}の参加者からは{quotes(a.reactions)}との声が多数寄せられました。" if a.reactions else f"{label}の参加者の感想は記録にありません。"
+        body = f"{label}の参加者からは{quotes(a.reactions)}との声が多数寄せられました。" if a.reactions else f"{label}の参加者の感想は記載がありません。"
     elif attribute == "plan":
-        body = a.outlook or f"{label}の後の予定は記録にありません。"
+        body = a.outlook or f"{label}の後の予定は記載がありません。"
     elif attribute == "organizer":
-        body = f"{label}の主催者は{a.organizer}です。" if a.organizer else f"{label}の主催者は記録にありません。"
+        body = f"{label}の主催者は{a.organizer}です。" if a.organizer else f"{label}の主催者は記載がありません。"
     elif attribute == "fee":
         fee = "、".join(v for v in (a.event_field("料金(基本)"), a.event_field("料金(詳細)")) if v)
-        body = f"{label}の参加費は{fee}です。" if fee else f"{label}の参加費（料金）は記録にありません。"
+        body = f"{label}の参加費は{fee}です。" if fee else f"{label}の参加費（料金）は記載がありません。"
     else:
         hours = hours_text(a)
         when = f"{date_text(a)}、{hours}" if hours else f"{date_text(a)}に"
@@ -85,7 +85,7 @@ def assembly_answer(a: AssemblyRecord, attribute: str | None) -> str:
 
 def program_answer(a: AssemblyRecord) -> str:
     if not a.presentations:
-        return f"{assembly_label(a)}のプログラムは記録にありません。\n{source_line(a.source)}"
+        return f"{assembly_label(a)}のプログラムは記載がありません。\n{source_line(a.source)}"
     lines = [f"{assembly_label(a)}のプログラムは次のとおりです。"]
     lines += [f"({p.order}) {p.title}（{p.presenter_label}）" for p in a.presentations]
     lines.append(source_line(a.source))
@@ -101,27 +101,46 @@ def presentation_overview(p: PresentationRecord) -> str:
     return f"{speaker_text(p)}による発表「{p.title}」です。{p.summary}"
 
 
-def presentation_answer(p: PresentationRecord, attribute: str | None, facts: list[str]) -> str:
+def presentation_body(p: PresentationRecord, attribute: str | None, facts: list[str]) -> str:
+    """The sentences answering ``attribute`` about a presentation (without the source line)."""
     if attribute == "speaker":
-        body = f"「{p.title}」を発表したのは{speaker_text(p)}です。"
-    elif attribute == "reactions":
+        return f"「{p.title}」を発表したのは{speaker_text(p)}です。"
+    if attribute in ("title", "speaker_name") and p.speaker:
+        return f"「{p.title}」を発表したのは{speaker_text(p)}です。"
+    if attribute == "affiliation":
+        who = f"{p.speaker}{p.speaker_title}" if p.speaker else "発表者"
+        return f"「{p.title}」の{who}の所属は{p.presenter_label}です。"
+    if attribute == "product":
+        return f"{p.presenter_label}の発表「{p.title}」で紹介されたのは「{_product(p)}」です。{p.summary}"
+    if attribute == "reactions":
         parts = [f"「{p.title}」について、参加者からは{quotes(p.reactions)}との声がありました。"] if p.reactions else []
         parts += list(p.audience_notes)
-        body = "".join(parts) or f"「{p.title}」への参加者の感想は記録にありません。"
-    elif attribute == "partners" and not facts and p.partners:
-        body = f"「{p.title}」の連携先は{'、'.join(p.partners)}です。"
-    elif facts:
-        body = f"{p.presenter_label}の発表「{p.title}」より：" + "".join(facts)
-    elif attribute and attribute != "content":
-        body = f"お尋ねの点は、{p.presenter_label}の発表「{p.title}」の記録にはありません。発表の概要：{p.summary}"
-    else:
-        body = presentation_overview(p)
-    return f"{body}\n{source_line(p.source)}"
+        return "".join(parts) or f"「{p.title}」への参加者の感想は記載がありません。"
+    if attribute == "partners" and not facts and p.partners:
+        return f"「{p.title}」の連携先は{'、'.join(p.partners)}です。"
+    if facts:
+        return f"{p.presenter_label}の発表「{p.title}」より：" + "".join(facts)
+    if attribute and attribute != "content":
+        return f"お尋ねの点は、{p.presenter_label}の発表「{p.title}」の記録には記載がありません。発表の概要：{p.summary}"
+    return presentation_overview(p)
+
+
+def _product(p: PresentationRecord) -> str:
+    from bot.dialogue.details import product_name
+
+    return product_name(p) or p.title
+
+
+def presentation_answer(p: PresentationRecord, attribute: str | None, facts: list[str]) -> str:
+    return f"{presentation_body(p, attribute, facts)}\n{source_line(p.source)}"
+
+
+def presentation_at_assembly_body(p: PresentationRecord, a: AssemblyRecord) -> str:
+    return f"この発表（{p.presenter_label}「{p.title}」）は、{assembly_label(a)}（{date_text(a)}、{venue_text(a)}）で行われました。"
 
 
 def presentation_at_assembly(p: PresentationRecord, a: AssemblyRecord) -> str:
-    body = f"この発表（{p.presenter_label}「{p.title}」）は、{assembly_label(a)}（{date_text(a)}、{venue_text(a)}）で行われました。"
-    return f"{body}\n{source_line(a.source)}"
+    return f"{presentation_at_assembly_body(p, a)}\n{source_line(a.source)}"
 
 
 def other_presentations(a: AssemblyRecord, others: list[PresentationRecord]) -> str:

@@ -17,3 +17,10 @@ class Reply:
     buttons: tuple[dict, ...] = ()
     answered: bool = True  # False when the knowledge base had nothing to say
     source: str | None = None
+    resolver: str = ""  # which resolver of bot.dialogue.answer answered (logged: why it answered that)
+    # what the action does with it: "answer" (text), "response" (a domain response, ``response``),
+    # "rating" (store 👍/👎, ``rating``), "comment" (store the text as the comment on a 👎)
+    kind: str = "answer"
+    response: str | None = None
+    rating: str | None = None
+    neutral: bool = False  # neither answered nor failed (small talk, help, an empty message)

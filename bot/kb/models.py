@@ -139,6 +139,8 @@ class PresentationOrganization(Base):
     name = Column(String(100), nullable=False)
     organization_id = Column(Integer, ForeignKey("organization.id"), nullable=True)
     lg_code = Column(String(6), ForeignKey("local_government.code"), nullable=True)
+    organization = relationship("Organization")
+    local_government = relationship("LocalGovernment")
 
 
 class PresentationMunicipality(Base):

@@ -40,13 +40,24 @@ def _presentation(p: m.Presentation, number: int, lg_names: dict[str, str]) -> P
         facts=tuple(FactRecord(tuple(f.kinds.split()), f.text) for f in p.facts),
         reactions=tuple(r.text for r in p.reactions if r.quoted),
         audience_notes=tuple(r.text for r in p.reactions if not r.quoted),
+        presenter_kinds=tuple(_presenter_kind(o) for o in p.presenters),
+        presenter_codes=tuple(o.lg_code or "" for o in p.presenters),
     )
+
+
+def _presenter_kind(o: m.PresentationOrganization) -> str:
+    if o.local_government is not None:
+        return "都道府県" if o.local_government.is_prefecture else "市区町村"
+    return o.organization.kind if o.organization is not None else ""
 
 
 _ASSEMBLY_LOAD = (
     selectinload(m.Assembly.reactions),
     selectinload(m.Assembly.event_fields),
-    selectinload(m.Assembly.presentations).selectinload(m.Presentation.presenters),
+    selectinload(m.Assembly.presentations).selectinload(m.Presentation.presenters)
+    .selectinload(m.PresentationOrganization.organization),
+    selectinload(m.Assembly.presentations).selectinload(m.Presentation.presenters)
+    .selectinload(m.PresentationOrganization.local_government),
     selectinload(m.Assembly.presentations).selectinload(m.Presentation.municipalities),
     selectinload(m.Assembly.presentations).selectinload(m.Presentation.partners),
     selectinload(m.Assembly.presentations).selectinload(m.Presentation.topics),
@@ -77,6 +88,7 @@ def _assembly(session: Session, a: m.Assembly) -> AssemblyRecord:
         reactions=tuple(r.text for r in a.reactions),
         presentations=tuple(_presentation(p, a.number, names) for p in a.presentations),
         event_fields=tuple((f.column, f.value) for f in a.event_fields),
+        venue_lg_code=a.venue_lg_code or "",
     )
 
 

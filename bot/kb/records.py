@@ -54,6 +54,10 @@ class PresentationRecord:
     facts: tuple[FactRecord, ...]
     reactions: tuple[str, ...]  # quoted voices of participants
     audience_notes: tuple[str, ...] = ()  # the report's own description of the audience's reaction
+    # parallel to presenters: 種別 of organizations.csv (民間企業, 国の機関 …), or 都道府県 / 市区町村 from
+    # the local-government master; "" when the data does not say
+    presenter_kinds: tuple[str, ...] = ()
+    presenter_codes: tuple[str, ...] = ()  # 団体コード of a local-government presenter, else ""
 
     @property
     def key(self) -> str:
@@ -89,6 +93,7 @@ class AssemblyRecord:
     reactions: tuple[str, ...]
     presentations: tuple[PresentationRecord, ...] = field(default=())
     event_fields: tuple[tuple[str, str], ...] = ()  # other イベント一覧 columns (料金(基本), 定員 …)
+    venue_lg_code: str = ""  # 団体コード of the municipality the venue is in
 
     def event_field(self, column: str) -> str:
         return dict(self.event_fields).get(column, "")

@@ -46,7 +46,9 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlp import operations
 from bot.nlp.entities import GAZETTEER_ENTITIES, extract, gazetteer_entries
+from bot.nlp.focus import focus
 from bot.nlp.gazetteer import Gazetteer
 from bot.nlp.kana import romaji_to_kana
 from bot.nlp.normalize import MAX_QUESTION_CHARS, fold, is_readable_question, normalize
@@ -69,7 +71,8 @@ class JapaneseNormalizer(GraphComponent):
             # A message longer than any question goes to the fallback (NoTextClassifier) whatever its
             # words: the rest of the pipeline sees one character more than a question may have, so a
             # 2,000-character message costs what a long question does (issue 16: bounded work).
-            message.set(TEXT, (normalize(text) or text)[: MAX_QUESTION_CHARS + 1])
+            # The sentences that ask are read, not the greetings around them (bot/nlp/focus.py).
+            message.set(TEXT, focus(normalize(text) or text)[: MAX_QUESTION_CHARS + 1])
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         # Annotated examples are stored normalized (a test checks it), so their offsets stay valid.
@@ -344,7 +347,8 @@ class KBEntityExtractor(GraphComponent, EntityExtractorMixin):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            found = self.add_extractor_name(extract(self._gazetteer, message.get(TEXT) or ""))
+            text = message.get(TEXT) or ""
+            found = self.add_extractor_name(extract(self._gazetteer, text) + operations.extract(text))
             message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
         return messages
 
@@ -376,85 +380,3 @@ class NoTextClassifier(GraphComponent):
 
 
 RATING_EMOJI = {"👍": "feedback_good", "👎": "feedback_bad"}
-SUBJECT_ENTITIES = {"assembly_number", "assembly_year", "organization", "municipality", "topic", "lg_code"}
-SMALL_TALK = {"greet", "goodbye", "thanks"}
-FEEDBACK = {"feedback_good", "feedback_bad"}
-_ASKS = re.compile(r"(\?|？|か|かな|かね|の|っけ)[\s。．.!！]*$")  # a message that ends like a question
-
-
-def _tied_candidates(message: Message) -> Optional[List[Dict[str, Any]]]:
-    """The classifier's ranking when the FallbackClassifier said ``nlu_fallback`` only because the best
-    two were close (the best is above its threshold); None for any other message, including one
-    whose best guess is below the threshold (not a tie: a message not understood)."""
-    intent = message.get(INTENT) or {}
-    if intent.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME:
-        return None
-    ranked = [r for r in message.get(INTENT_RANKING_KEY) or []
-              if r.get(INTENT_NAME_KEY) != DEFAULT_NLU_FALLBACK_INTENT_NAME]
-    if not ranked or ranked[0].get(PREDICTED_CONFIDENCE_KEY, 0.0) < intent.get(PREDICTED_CONFIDENCE_KEY, 1.0):
-        return None
-    return ranked
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class QuestionTieBreaker(GraphComponent):
-    """A tie between two kinds of question is no reason to give up: after the FallbackClassifier.
-
-    When the FallbackClassifier answered ``nlu_fallback`` only because the best two intents were
-    close (the best is above its threshold) and both are questions (ask_*), the best is kept. Every
-    question intent goes to the same answer action, which reads the subject and the question cue
-    from the message and the conversation, so 「どれくらい削減できたの？」 after a presentation is
-    answered instead of offering もしかして buttons. A low-confidence message still falls back.
-    """
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "QuestionTieBreaker":
-        return cls()
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            ranked = _tied_candidates(message)
-            if not ranked or len(ranked) < 2 or not all(
-                    str(r.get(INTENT_NAME_KEY, "")).startswith("ask_") for r in ranked[:2]):
-                continue
-            message.set(INTENT, {INTENT_NAME_KEY: ranked[0][INTENT_NAME_KEY],
-                                 PREDICTED_CONFIDENCE_KEY: ranked[0][PREDICTED_CONFIDENCE_KEY]}, add_to_output=True)
-        return messages
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class SubjectIntentGuard(GraphComponent):
-    """Small talk that names a subject of the knowledge base is a question (「じゃあ第7回は？」), and
-    so is a rating that names one and asks something (「吉川市は埼玉県で合ってる？」,
-    「マイナンバーカードがないと使えない？」).
-
-    When the classifier says greet/goodbye/thanks, or feedback_good/feedback_bad for a message that
-    ends like a question, but the message names an assembly, organization, municipality, topic or
-    code, the best-ranked question intent (ask_*) is used instead.
-    """
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SubjectIntentGuard":
-        return cls()
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            if name == DEFAULT_NLU_FALLBACK_INTENT_NAME:
-                ranked = _tied_candidates(message)  # a fallback for a tie is judged by its best candidate
-                if not ranked:
-                    continue
-                name = ranked[0].get(INTENT_NAME_KEY)
-            if not (name in SMALL_TALK or (name in FEEDBACK and _ASKS.search(message.get(TEXT) or ""))):
-                continue
-            if not any(e.get("entity") in SUBJECT_ENTITIES for e in message.get(ENTITIES) or []):
-                continue
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            question = next((r for r in ranking if str(r.get(INTENT_NAME_KEY, "")).startswith("ask_")), None)
-            if question is not None:
-                message.set(INTENT, {INTENT_NAME_KEY: question[INTENT_NAME_KEY],
-                                     PREDICTED_CONFIDENCE_KEY: question.get(PREDICTED_CONFIDENCE_KEY, 0.0)},
-                            add_to_output=True)
-        return messages

@@ -10,6 +10,8 @@ from bot.nlp.normalize import normalize
 ASSEMBLY_NUMBER_RE = re.compile(r"第\s*(\d{1,3})\s*回|(\d{1,3})\s*回目|(\d{1,3})\s*回(?=の?総会)")
 LATEST_ASSEMBLY_RE = re.compile(r"(最新|直近|前回|今回|この前|最近)(の総会|の会合)?")
 NEXT_ASSEMBLY_RE = re.compile(r"(次回|次の総会|来年の総会|来年度の総会|今度の総会)")
+# the one before the latest (「前回」 is the latest one, seen from after it)
+PREVIOUS_ASSEMBLY_RE = re.compile(r"(?:ひとつ|一つ|1つ)前の(?:総会|回)|前々回")
 YEAR_RE = re.compile(r"(?<!\d)(\d{4})年(?:度)?|(平成|令和|昭和)(元|\d{1,2})年(?:度)?")
 ERA_START = {"昭和": 1926, "平成": 1989, "令和": 2019}
 LG_CODE_RE = re.compile(r"(?<!\d)(\d{6}|\d{5})(?!\d)")
@@ -37,6 +39,8 @@ def extract(gazetteer: Gazetteer, text: str) -> list[dict[str, Any]]:
         found.append({"entity": "assembly_number", "start": m.start(), "end": m.end(), "value": str(int(number))})
     for m in LATEST_ASSEMBLY_RE.finditer(text):
         found.append({"entity": "assembly_number", "start": m.start(), "end": m.end(), "value": "latest"})
+    for m in PREVIOUS_ASSEMBLY_RE.finditer(text):
+        found.append({"entity": "assembly_number", "start": m.start(), "end": m.end(), "value": "previous"})
     for m in NEXT_ASSEMBLY_RE.finditer(text):
         found.append({"entity": "assembly_number", "start": m.start(), "end": m.end(), "value": "next"})
     for m in YEAR_RE.finditer(text):

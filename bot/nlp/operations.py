@@ -1,0 +1,80 @@
+"""The shape of a question over several records: what to do with what it names.
+
+:func:`extract` finds, in a normalized message,
+
+- ``operation``: ``count`` (何件), ``list`` (どれ・一覧), ``exists`` (〜はありましたか・〜しましたか),
+  ``order:N`` / ``order:last`` (3番目・最後), ``compare`` (同じ・違う), ``duration`` (何時間);
+- ``presenter_kind``: the kind of presenter a question filters by (企業 → 民間企業, 国の機関,
+  都道府県, 市区町村, 自治体). The kinds are those of organizations.csv 種別 and of the local-government
+  master; which presenter is of which kind comes from the data, never from here.
+
+They are entities like the others (value, start, end), so the dialogue reads them from the message.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_OP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("count", re.compile(r"何件|何個|何本|いくつ|幾つ|何団体|何社|何組|何か所|何ヶ所|件数|数は|何題|何の団体が|いくらかの数")),
+    ("duration", re.compile(r"何時間|何分間|どのくらいの時間|どれくらいの時間|どれぐらいの時間|所要時間|時間の長さ|長さは")),
+    ("compare", re.compile(r"同じ|同一|おなじ|違う|ちがう|異なる")),
+    ("choose", re.compile(r"どっち|どちらが|どちらの方")),
+    ("list", re.compile(
+        r"どれ|どの発表|どの団体|どの自治体|どの企業|どの会社|どこの自治体|どこの団体|どこの企業|どこの会社|"
+        r"一覧|全部|すべて|全て|挙げて|列挙|それぞれ|どんな(?:団体|企業|自治体|会社)|自治体名|団体名|企業名|会社名|事業者名"
+    )),
+    ("which", re.compile(r"どこ|どちら|だれ|誰|どなた|何という")),
+    ("exists", re.compile(
+        r"(?:あり|あっ|し|やり|行い|おこない|登壇し|参加し|発表し|報告し|出)(?:ました|ます|てました|ていました|てます|ています)?(?:か|かね|っけ)|"
+        r"(?<!で)(?:あった|した|やった|出た|いた|ある)(?:の|ん)?(?:です)?(?:か|かな|っけ)?[?？]|"
+        r"(?<!で)(?:あった|した|やった|出た|いた|ある)(?:の|ん)?(?:です)?(?:か|かな|っけ)[。]?$|含まれ|入って(?:い)?ます|入ってる"
+    )),
+)
+_ORDER_RE = re.compile(
+    r"(?P<which>何番目|何番手|何番め|何番に|どの順番|何番)|"
+    r"(?P<next>(?:の|より)(?:次|あと|後)に|の次の(?:発表|登壇))|(?P<previous>の(?:ひとつ|一つ|1つ)?(?:前|手前)に|の直前)|"
+    r"(?P<n>\d{1,2})\s*(?:番目|番め|つ目|つめ|個目|本目|件目)|(?P<first>最初|一番初め|いちばん初め|一番はじめ|はじめの|初めの|トップバッター|冒頭|1番最初)|"
+    r"(?P<last>最後|ラスト|いちばん最後|一番最後|最終|トリ)"
+)
+_KIND_WORDS = (
+    ("民間企業", r"民間企業|民間事業者|企業|会社|民間|事業者|メーカー|ベンダー"),
+    ("国の機関", r"国の機関|国機関|中央省庁|省庁|官公庁|国の行政機関|政府|国(?=から|が|の発表|による|は)"),
+    ("都道府県", r"都道府県|府県"),
+    ("特別区", r"特別区|東京23区|23区"),
+    ("市区町村", r"市区町村|市町村|基礎自治体|市や区|市と区|区市町村"),
+    ("自治体", r"地方公共団体|自治体"),
+)
+_KIND_RE = re.compile(
+    r"(?P<kind>" + "|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(_KIND_WORDS)) + r")"
+    r"(?:から|による|が行った|がした|が発表した|が報告した|の方|側)?(?:の|が|は|も|で|による)?"
+    r"[^。？?]{0,6}?(?:発表|報告|講演|登壇|プレゼン|説明)"
+)
+
+
+def _entity(entity: str, value: str, match: re.Match[str], group: str | int = 0) -> dict[str, Any]:
+    return {"entity": entity, "value": value, "start": match.start(group), "end": match.end(group)}
+
+
+# A question word makes a question ask for a value, not a yes or no (「何を発表しましたか」).
+_WH_RE = re.compile(r"(?:何|なに|なん|どこ|いつ|誰|だれ|どれ)(?!か)|どんな|どう|どの|どなた|いくつ|いくら|どちら|どっち")
+
+
+def extract(text: str) -> list[dict[str, Any]]:
+    """``operation`` and ``presenter_kind`` entities of ``text`` (normalized), in text order."""
+    found: list[dict[str, Any]] = []
+    if not text:
+        return found
+    asks_value = bool(_WH_RE.search(text))
+    for m in _ORDER_RE.finditer(text):
+        special = next((g for g in ("which", "next", "previous", "last") if m.group(g)), None)
+        value = f"order:{special}" if special else "order:1" if m.group("first") else f"order:{int(m.group('n'))}"
+        found.append(_entity("operation", value, m))
+    for name, pattern in _OP_PATTERNS:
+        m = pattern.search(text)
+        if m and not (name == "exists" and asks_value):
+            found.append(_entity("operation", name, m))
+    for m in _KIND_RE.finditer(text):
+        index = next(i for i in range(len(_KIND_WORDS)) if m.group(f"k{i}"))
+        found.append(_entity("presenter_kind", _KIND_WORDS[index][0], m, "kind"))
+    return sorted(found, key=lambda e: e["start"])

@@ -1,0 +1,160 @@
+"""The routing of bot/dialogue/answer.py: each resolver alone, then the order they are asked in.
+
+Every test runs on the knowledge base built from ``data/kb`` (nothing mocked) and reads the message
+the way the NLU does: normalized, the asking sentences kept (bot/nlp/focus.py), entities from the
+bot's own dictionary and the operation patterns (bot/nlp/operations.py).
+"""
+from __future__ import annotations
+
+import pytest
+
+from bot.dialogue import answer as routing
+from bot.dialogue.query import Context, Query
+from bot.kb import db, loader
+from bot.nlp import operations
+from bot.nlp.focus import focus
+from bot.nlp.normalize import normalize
+
+NOT_RECORDED = "記載がありません"
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('routing_kb') / 'kb.sqlite3'}"
+    db.dispose_all()
+    loader.load(url=url)
+    s = db.open_session(url)
+    yield s
+    s.close()
+    db.dispose_all()
+
+
+@pytest.fixture(scope="module")
+def gazetteer():
+    from bot.nlp.annotate import load_gazetteer
+
+    return load_gazetteer()
+
+
+@pytest.fixture
+def read(gazetteer):
+    """A message as the NLU hands it over: (intent, text) → Query."""
+    from bot.nlp.entities import extract
+
+    def make(intent: str, text: str, context: Context | None = None, ranking=()) -> Query:
+        text = focus(normalize(text))
+        entities = sorted(extract(gazetteer, text) + operations.extract(text), key=lambda e: e["start"])
+        return Query.build(intent, text, entities, context or Context(), ranking)
+
+    return make
+
+
+# -- each resolver alone ---------------------------------------------------------------------------
+def test_comment_resolver_takes_the_words_after_a_thumbs_down_only(session, read):
+    waiting = Context(awaiting_comment=True)
+    assert routing.comment(session, read("out_of_scope", "日付が古いです", waiting)).kind == "comment"
+    assert routing.comment(session, read("ask_assembly", "会場はどこですか", waiting)) is None  # a new question
+    assert routing.comment(session, read("out_of_scope", "日付が古いです")) is None  # nothing was asked
+
+
+def test_unreadable_resolver_answers_empty_and_overlong_messages_with_their_responses(session, read):
+    assert routing.unreadable(session, Query("nlu_fallback", "🤔")).response == "utter_empty"
+    assert routing.unreadable(session, Query("nlu_fallback", "あ" * 301)).response == "utter_too_long"
+    assert routing.unreadable(session, read("nlu_fallback", "会場はどこ")) is None
+
+
+def test_rating_resolver_rates_unless_the_message_asks_about_a_subject(session, read):
+    assert routing.rating(session, read("feedback_bad", "間違ってるよ")).rating == "bad"
+    assert routing.rating(session, read("feedback_good", "吉川市は埼玉県で合ってる？")) is None
+
+
+def test_small_talk_resolver_greets_unless_a_subject_is_named(session, read):
+    assert routing.small_talk(session, read("greet", "こんにちは")).response == "utter_greet"
+    assert routing.small_talk(session, read("greet", "じゃあ第7回は")) is None
+
+
+def test_not_about_the_knowledge_base_resolver_refuses_plainly(session, read):
+    reply = routing.not_about_the_knowledge_base(session, read("out_of_scope", "明日の天気を教えて"))
+    assert reply.response == "utter_out_of_scope" and not reply.answered
+    # but a follow-up the classifier did not take for a question still points at the last subject
+    context = Context(subject_type="presentation", assembly_number=7, presentation_id="7-4")
+    assert routing.not_about_the_knowledge_base(session, read("out_of_scope", "それって何に基づいてるの？", context)) is None
+
+
+def test_a_tie_between_two_questions_is_answered_as_the_best_question(session, read):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "ask_presentation", "confidence": 0.5},
+               {"name": "ask_assembly", "confidence": 0.46}]
+    reply = routing.answer(session, read("nlu_fallback", "富士通の発表はどんな内容？", ranking=ranking))
+    assert "保育所" in reply.text and reply.resolver == "assembly or presentation"
+
+
+def test_several_questions_resolver_answers_each(session, read):
+    reply = routing.several_questions(session, read("ask_assembly", "総会の会場はどこですか。また、参加者は何人でしたか。"))
+    assert "天空劇場" in reply.text and "192" in reply.text
+
+
+def test_society_resolver_says_what_the_report_lacks(session, read):
+    reply = routing.society(session, read("ask_society", "研究会はいつ発足したんですか"))
+    assert NOT_RECORDED in reply.text and "発足の時期" in reply.text
+    assert routing.society(session, read("ask_assembly", "研究会の総会は何時から？")) is None
+
+
+def test_places_resolver_follows_a_chain_to_the_master(session, read):
+    reply = routing.places(session, read("ask_municipality", "AIスタッフの検証をした市はそれぞれ何県にありますか"))
+    assert "神奈川県" in reply.text and "静岡県" in reply.text
+    reply = routing.places(session, read("ask_municipality", "会場がある区の団体コードは？"))
+    assert "131211" in reply.text
+    reply = routing.places(session, read("ask_municipality", "吉川市と墨田区は同じ都道府県ですか"))
+    assert reply.text.startswith("いいえ")
+
+
+@pytest.mark.parametrize("text, expected, absent", [
+    ("企業からの発表は何件ありましたか", ["2件", "三菱", "富士通"], ["内閣府"]),
+    ("都道府県が行った発表はどれ？", ["京都府"], ["吉川市"]),
+    ("国の機関による発表はありましたか", ["はい", "内閣府"], []),
+    ("足立区は総会で何か発表しましたか", ["ありません"], ["業務量調査"]),
+    ("墨田区は第7回総会で発表しましたか", ["はい", "業務量調査"], []),
+    ("3番目の発表は？", ["富士通"], []),
+    ("富士通の次に発表したのはどこですか", ["内閣府"], []),
+    ("京都府は何番目に発表しましたか", ["1番目"], []),
+    ("総会は全部で何時間やってたの？", ["3時間30分"], []),
+    ("埼玉県内の自治体が関わった発表はどれ？", ["富士通", "吉川市"], ["墨田区"]),
+])
+def test_records_operation_resolver(session, read, text, expected, absent):
+    reply = routing.records_operation(session, read("ask_presentation", text))
+    assert reply is not None, text
+    assert all(e in reply.text for e in expected), reply.text
+    assert not any(a in reply.text for a in absent), reply.text
+
+
+def test_records_operation_leaves_single_values_alone(session, read):
+    assert routing.records_operation(session, read("ask_assembly", "総会の会場はどこですか")) is None
+
+
+@pytest.mark.parametrize("text, neighbour", [
+    ("天空劇場の電話番号を知りたいです", "千住1-4-1"),
+    ("第7回の総会って定員何人だったの？", "192"),
+    ("富士通の発表者の氏名は？", "原田"),
+    ("三菱総研からは誰が登壇したんですか", "原田"),
+    ("墨田区の発表スライドのURLを教えてください", "http"),
+    ("総会の司会進行はどなたが務められましたか", "原田"),
+])
+def test_a_detail_the_report_lacks_is_said_to_be_missing_never_replaced(session, read, text, neighbour):
+    reply = routing.answer(session, read("ask_presentation", text))
+    assert NOT_RECORDED in reply.text, reply.text
+    assert neighbour not in reply.text, reply.text
+
+
+# -- the order -------------------------------------------------------------------------------------
+def test_every_reply_names_the_resolver_that_gave_it(session, read):
+    names = {name for name, _ in routing.RESOLVERS}
+    for intent, text in [("greet", "こんにちは"), ("ask_assembly", "会場は？"), ("out_of_scope", "天気は？")]:
+        assert routing.answer(session, read(intent, text)).resolver in names
+
+
+def test_the_resolvers_are_asked_in_the_documented_order():
+    assert [name for name, _ in routing.RESOLVERS][:7] == [
+        "comment on a rating", "unreadable message", "choice among candidates", "rating", "small talk",
+        "not about the knowledge base", "read as a question",
+    ]
+    assert routing.RESOLVERS[-1][0] == "assembly or presentation"
