@@ -15,7 +15,7 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from bot.dialogue import aggregate, details, presentations, render
-from bot.dialogue.municipality import chained_places, municipality_reply, pending_choice
+from bot.dialogue.municipality import PLACE_GAPS, chained_places, municipality_gap, municipality_reply, pending_choice
 from bot.dialogue.query import ASSEMBLY_PRIORITY, Query, refers_back, unknown_presenter
 from bot.dialogue.reply import Reply
 from bot.kb import queries
@@ -28,6 +28,10 @@ SUGGESTIONS = "総会の日時・会場・参加者数、発表の内容、研�
 NEXT_ASSEMBLY = -1  # "次回の総会": never in the records
 # Details only an assembly (or a presentation) has: a question naming the society and one of these asks
 # about its assembly.
+# Details only our records are asked for (a message with one of these is about them).
+DOMAIN_CUES = frozenset({"mc", "capacity", "participants", "social", "materials", "program", "lg_count", "secretariat",
+                         "organizer"})
+SOCIETY_ONLY = frozenset({"purpose", "secretariat", "founded", "members", "representative", "department"})
 ASSEMBLY_ONLY = frozenset({"date", "hours", "where", "address", "people", "lg_count", "scale", "program", "speaker",
                            "reactions", "access", "capacity", "mc", "participants", "social", "materials"})
 
@@ -128,6 +132,8 @@ def _knowledge_cues(query: Query) -> bool:
         return True
     if query.values("presenter_kind") and query.values("operation"):
         return True
+    if set(query.attributes) & DOMAIN_CUES:  # 「開会のあいさつは誰が」: only our records have these
+        return True
     if query.context.subject_type is None:
         return False
     asks = bool(query.attributes or query.values("operation") or _ASKS_RE.search(query.text))
@@ -179,28 +185,40 @@ def several_questions(session: Session, query: Query) -> Reply | None:
 
 
 def society(session: Session, query: Query) -> Reply | None:
-    if query.intent != "ask_society" and (query.intent == "ask_municipality" or not _is_society_question(session, query)):
+    if not _is_society_question(session, query):
         return None
     record = queries.society(session)
     if record is None:
         return Reply(f"研究会の情報はまだ登録されていません。{SUGGESTIONS}", query.context, answered=False)
     context = query.context.with_(subject_type="society")
     missing = next((a for a in query.attributes if details.society_missing(record, a)), None)
+    if missing == "founded" and "purpose" in query.attributes and "date" not in query.attributes:
+        missing = None  # 「何を目的に発足した」 asks for the purpose
     if missing:
         text = details.not_recorded(record.source, record.name, missing, details.society_nearby(record, missing))
         return Reply(details.with_source(text, record.source), context, source=record.source, answered=True)
     attribute = next((a for a in ("secretariat", "purpose") if a in query.attributes), None)
-    if attribute is None and "phone" in query.attributes:
+    if attribute is None and set(query.attributes) & {"phone", "department"}:
         attribute = "secretariat"
     return Reply(render.society_answer(record, attribute), context, source=record.source)
 
 
 def places(session: Session, query: Query) -> Reply | None:
-    """Codes and prefectures, also of a place reached through another record (a chain)."""
+    """Codes and prefectures, also of a place reached through another record (a chain), and what the
+    master does not hold about a municipality (人口, 首長 …)."""
     attrs = set(query.attributes)
+    op = aggregate.operation_of(query)
+    if _region(session, query) and op and op[0] in ("list", "count", "exists", "which"):
+        return None  # 「埼玉県内の自治体が関わった発表」: a filter over presentations
     chained = chained_places(session, query, _places_of_subject(session, query))
     if chained is not None:
         return chained
+    gap = next((a for a in query.attributes if a in PLACE_GAPS), None)
+    if gap and query.values("municipality"):
+        return municipality_gap(session, query, gap)
+    named = query.values("municipality") or query.values("lg_code")
+    if query.intent == "ask_municipality" and not named and attrs - {"code", "prefecture", "place"}:
+        return None  # 「そこの電話番号は」: a detail of the subject in context, not a place
     if (
         query.intent == "ask_municipality"
         or (attrs & {"code", "prefecture"} and not query.values("topic"))
@@ -221,7 +239,8 @@ def records_operation(session: Session, query: Query) -> Reply | None:
         return None
     context = query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None)
     names = _named_presenters(session, query)
-    if name == "duration" and not names:
+    if name == "duration" and not names and ("総会" in query.text or (
+            not query.values("topic") and query.context.subject_type in (None, "assembly", "program", "society"))):
         text = aggregate.duration_text(assembly)
         return Reply(details.with_source(text, assembly.source), context, source=assembly.source) if text else None
     if name == "order":
@@ -343,8 +362,8 @@ def _assembly(session: Session, query: Query) -> tuple[AssemblyRecord | None, in
         value = numbers[-1]
         if value == "next":
             return None, NEXT_ASSEMBLY, True
-        if value == "latest":
-            return queries.latest_assembly(session), None, True
+        if value == "latest":  # 「前回の総会」: the latest, not a number the user chose
+            return queries.latest_assembly(session), None, False
         if value == "previous":
             latest = queries.latest_assembly(session)
             if latest is None:
@@ -404,45 +423,80 @@ def _context_municipality(session: Session, query: Query) -> str | None:
 
 def _places_of_subject(session: Session, query: Query) -> list[str]:
     """団体コード of the places a question reaches through another record: the municipalities of the
-    presentation it names (or the one in context), or the venue's municipality."""
-    if query.values("municipality") or query.values("lg_code"):
-        return []
-    if "where" in query.attributes and "会場" in query.text:
-        assembly, _, _ = _assembly(session, query)
-        return [assembly.venue_lg_code] if assembly and assembly.venue_lg_code else []
-    if not (query.values("topic") or query.values("organization") or refers_back(query.text)):
+    presentation(s) it points at, the venue's municipality, or the secretariat's."""
+    attrs = set(query.attributes)
+    compare = "compare" in {v.partition(":")[0] for v in query.values("operation")}
+    if not (attrs & {"code", "prefecture", "place"} or compare):
         return []
     assembly, _, _ = _assembly(session, query)
-    if assembly is None:
+    codes: list[str] = []
+    secretariat = queries.society(session)
+    secretariat_code = secretariat.secretariat_lg.code if secretariat and secretariat.secretariat_lg else ""
+    if compare:  # the names the question compares keep their place in the list
+        codes += [lg.code for name in query.values("municipality")
+                  for lg in queries.local_governments_named(session, name)[:1]]
+    elif query.values("municipality") or query.values("lg_code"):
         return []
-    found = presentations.find(list(assembly.presentations), query, _organizations(session, query))
-    chosen = found.presentations if len(found.presentations) == 1 else []
-    if not chosen and refers_back(query.text):
+    if "会場" in query.text and assembly and assembly.venue_lg_code:
+        codes.append(assembly.venue_lg_code)
+    if "事務局" in query.text and secretariat_code:
+        codes.append(secretariat_code)
+    if refers_back(query.text) and not codes and not query.values("topic") and not query.values("organization"):
+        if query.context.subject_type == "society" and secretariat_code:
+            codes.append(secretariat_code)
+        elif query.context.subject_type == "assembly" and assembly and assembly.venue_lg_code:
+            codes.append(assembly.venue_lg_code)
+    if assembly is not None and (not codes or compare):
+        for p in _subject_presentations(session, query, assembly, split_topics=compare):
+            codes += aggregate.place_codes(p) if not query.values("presenter_kind") else [c for c in p.presenter_codes if c]
+    return list(dict.fromkeys(c for c in codes if c))
+
+
+def _subject_presentations(session: Session, query: Query, assembly: AssemblyRecord,
+                           split_topics: bool = False) -> list[PresentationRecord]:
+    """The presentations a question points at: by order, kind, topic, name or the context."""
+    op = aggregate.operation_of(query)
+    if op and op[0] == "order":
+        p = aggregate.by_order(assembly, op[1])
+        return [p] if p else []
+    kinds = tuple(query.values("presenter_kind"))
+    if kinds:
+        return aggregate.select(list(assembly.presentations), kinds, ())
+    topics = query.values("topic")
+    if split_topics and len(topics) > 1:
+        out = []
+        for topic in topics:
+            found = presentations.find(list(assembly.presentations), query.without("topic").with_entity("topic", topic), [])
+            out += found.presentations[:1]
+        return out
+    if topics or query.values("organization"):
+        found = presentations.find(list(assembly.presentations), query, _organizations(session, query))
+        if len(found.presentations) == 1:
+            return found.presentations
+    if refers_back(query.text):
         current = _context_presentation(session, query)
-        chosen = [current] if current else []
-    if not chosen:
-        return []
-    p = chosen[0]
-    codes = [c for c in p.presenter_codes if c] or [code for _, _, code in p.municipalities]
-    return list(dict.fromkeys(codes))
+        return [current] if current else []
+    return []
 
 
 def _is_society_question(session: Session, query: Query) -> bool:
     record = queries.society(session)
-    if record is None:
+    if record is None or query.intent == "ask_municipality":
         return False
     named = {queries.organization_name(session, o) for o in query.values("organization")}
-    if record.name in named:  # 「研究会の総会は何時から」 asks about an assembly
-        return not (
-            "総会" in query.text or query.values("assembly_number") or (named - {record.name, None})
-            or query.values("municipality") or query.values("topic")
-            or (query.values("operation") and aggregate.about_presentations(query))
-            or set(query.attributes) & ASSEMBLY_ONLY
-        )
-    asks = set(query.attributes)
-    return bool(asks & {"purpose", "secretariat", "founded", "members", "representative"}) and not (
-        query.values("topic") or query.values("municipality") or (named - {None}) or query.values("assembly_number")
+    others = (named - {record.name, None}) or query.values("municipality") or query.values("topic")
+    about_assembly = (
+        "総会" in query.text or query.values("assembly_number")
+        or (query.values("operation") and aggregate.about_presentations(query))
     )
+    asks = set(query.attributes)
+    if others or about_assembly or (asks & ASSEMBLY_ONLY and not asks & SOCIETY_ONLY):
+        return False
+    if query.intent == "ask_society" or record.name in named:
+        return True
+    if query.context.subject_type == "society" and refers_back(query.text):  # 「そこの電話番号は」
+        return True
+    return bool(asks & SOCIETY_ONLY)
 
 
 # -- replies -------------------------------------------------------------------------------------

@@ -32,6 +32,11 @@ LABELS = {
     "representative": "代表者（会長など）",
     "population": "人口・首長などの情報",
     "speaker_name": "氏名",
+    "department": "所属部署",
+    "company": "企業としての情報（株価・本社など）",
+    "contact": "連絡先",
+    "address": "所在地",
+    "hours": "受付時間・開館時間",
     "when_done": "実施時期",
     "purpose": "目的",
     "secretariat": "事務局",
@@ -46,11 +51,12 @@ LABELS = {
 
 # Details no record of the knowledge base holds (the schema has no place for them).
 NEVER_RECORDED = frozenset({
+    "department", "company",
     "email", "materials", "capacity", "application", "founded", "members", "period", "budget", "access", "mc",
     "participants", "social", "representative", "population",
 })
 # Details people ask that a record may lack: asked of a record that has no value, the reply says so.
-GAP_DETAILS = NEVER_RECORDED | {"phone", "url", "fee", "fullname", "speaker_name", "title", "product"}
+GAP_DETAILS = NEVER_RECORDED | {"phone", "url", "fee", "fullname", "speaker_name", "title", "product", "department", "company"}
 
 
 def assembly_missing(a: AssemblyRecord, attribute: str | None) -> bool:
@@ -80,6 +86,12 @@ def presentation_missing(p: PresentationRecord, attribute: str | None) -> bool:
 
 
 def society_missing(s: SocietyRecord, attribute: str | None) -> bool:
+    if attribute == "hours":
+        return not s.hours
+    if attribute == "address":  # the report names the secretariat's department, not its address
+        return True
+    if attribute == "department":
+        return not s.secretariat_department
     if attribute not in GAP_DETAILS:
         return False
     if attribute == "phone":

@@ -93,7 +93,7 @@ def chained_places(session: Session, query: Query, codes: list[str]) -> Reply | 
         named = [c for name in query.values("municipality") for c in queries.local_governments_named(session, name)[:1]]
         if len(named) >= 2:
             lgs = named
-    if not lgs or not (attrs & {"code", "prefecture"} or compare):
+    if not lgs or not (attrs & {"code", "prefecture", "place"} or compare):
         return None
     if compare and len(lgs) >= 2:
         prefs = {lg.pref_name for lg in lgs}
@@ -106,6 +106,10 @@ def chained_places(session: Session, query: Query, codes: list[str]) -> Reply | 
         text = "\n".join(lines) + "\n" + render.source_line(render.MASTER_SOURCE)
         return Reply(text, query.context, source=render.MASTER_SOURCE)
     attribute = "prefecture" if "prefecture" in attrs else "code"
+    if "place" in attrs and not attrs & {"code", "prefecture"}:
+        text = "".join(f"{lg.full_name}です（全国地方公共団体コード {lg.code}）。" for lg in lgs)
+        context = query.context.with_(subject_type="municipality", municipality_code=lgs[0].code, pending=None)
+        return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", context, source=render.MASTER_SOURCE)
     if len(lgs) == 1:
         return lg_reply(session, query, lgs[0], attribute)
     lines = [
@@ -116,3 +120,21 @@ def chained_places(session: Session, query: Query, codes: list[str]) -> Reply | 
     head = "それぞれ次のとおりです。" if attribute == "prefecture" else "全国地方公共団体コードは次のとおりです。"
     text = "\n".join([head] + lines) + "\n" + render.source_line(render.MASTER_SOURCE)
     return Reply(text, query.context.with_(pending=None), source=render.MASTER_SOURCE)
+
+
+# What people ask about a municipality that the national master does not hold.
+PLACE_GAPS = frozenset({"population", "phone", "url", "email", "address", "hours", "representative"})
+
+
+def municipality_gap(session: Session, query: Query, attribute: str) -> Reply | None:
+    """「墨田区長の名前は」: the master holds codes, names and prefectures only."""
+    from bot.dialogue import details
+
+    name = max(query.values("municipality"), key=len)
+    found = queries.local_governments_named(session, name)
+    if len(found) != 1:
+        return None
+    lg = found[0]
+    text = details.not_recorded("このガイドのデータ", lg.full_name, attribute, details.lg_nearby(lg))
+    context = query.context.with_(subject_type="municipality", municipality_code=lg.code, pending=None)
+    return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", context, source=render.MASTER_SOURCE)

@@ -5,12 +5,17 @@ import re
 from dataclasses import dataclass, field
 
 from bot.dialogue import details, render
-from bot.dialogue.matching import content_bigrams, overlap
+from bot.dialogue.matching import GENERIC_WORDS, content_bigrams, overlap
+from bot.nlp import meaning
 from bot.dialogue.query import ASSEMBLY_LEVEL, FACT_KINDS, PRESENTATION_PRIORITY, Query
 from bot.dialogue.reply import Reply
 from bot.kb.records import AssemblyRecord, PresentationRecord
 
-MIN_FACT_MATCH = 2  # content bigrams a question must share with a fact to pick that fact
+MIN_FACT_MATCH = 2  # content bigrams and words a question must share with a fact to pick that fact
+# Words of the question itself (「発表の内容を教えて」): they say nothing about which fact is meant.
+QUESTION_WORDS = ("発表", "内容", "報告", "説明", "話", "教える", "知る", "聞く", "取組", "取り組み", "総会", "研究会",
+                  "具体", "詳しい", "概要", "テーマ", "紹介", "事例", "どんな")
+GENERIC_FORMS = frozenset(f for w in GENERIC_WORDS + QUESTION_WORDS for f in meaning.forms(w))
 
 
 @dataclass
@@ -71,7 +76,7 @@ def find(pool: list[PresentationRecord], query: Query, orgs: list[str]) -> Match
         name_score = _name_score(p, orgs, munis, as_presenter)
         if names and not name_score:
             continue
-        topic_score = sum(1 for t in topics if t in p.topics)
+        topic_score = sum(1 for t in topics if t in p.topics or t in p.title + p.summary)
         if not (name_score or topic_score):
             continue
         scored.append(((name_score, topic_score), p))
@@ -79,6 +84,10 @@ def find(pool: list[PresentationRecord], query: Query, orgs: list[str]) -> Match
         return Match(unmatched_names=names)
     best = max(s for s, _ in scored)
     tied = [p for s, p in scored if s == best]
+    kinds = query.values("presenter_kind")
+    if len(tied) > 1 and kinds:  # 「国は何を紹介していく」: the presenter of that kind
+        of_kind = [p for p in tied if any(k in p.presenter_kinds for k in kinds)]
+        tied = of_kind or tied
     if len(tied) > 1:  # the wording may still tell them apart (「委託化にあたって重要なこと」)
         tied = best_by_text(tied, query.text, ignore=content_bigrams("".join(topics))) or tied
     return Match(presentations=tied)
@@ -100,8 +109,20 @@ def _name_grams(p: PresentationRecord) -> set[str]:
     return content_bigrams("".join(p.presenters))
 
 
-def _text_score(p: PresentationRecord, question: str, ignore: set[str] = frozenset()) -> int:
-    return max((overlap(question, f.text, _name_grams(p) | ignore) for f in p.facts), default=0)
+def _name_words(p: PresentationRecord) -> frozenset[str]:
+    return meaning.forms("、".join(p.presenters)) | GENERIC_FORMS
+
+
+def score(question: str, text: str, ignore: set[str], ignore_words: frozenset[str]) -> int:
+    """Shared content bigrams, plus content words shared in meaning (normalized form or a Sudachi
+    synonym: 「基づいて」~「基づき」, 「費用」~「コスト」)."""
+    return overlap(question, text, ignore) + meaning.shared(question, text, ignore_words)
+
+
+def _text_score(p: PresentationRecord, question: str, ignore: set[str] = frozenset(),
+                ignore_words: frozenset[str] = frozenset()) -> int:
+    grams, words = _name_grams(p) | ignore, _name_words(p) | ignore_words
+    return max((score(question, f.text, grams, words) for f in p.facts), default=0)
 
 
 def has_answer(p: PresentationRecord, attribute: str | None) -> bool:
@@ -123,32 +144,39 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
     does not name (「マニュアル」 for 墨田区) points at a fact.
     """
     kinds = FACT_KINDS.get(attribute or "")
-    ignore = _name_grams(p).union(*(content_bigrams(s) for s in subjects if s and s in p.summary))
+    known = [s for s in subjects if s and s in p.summary]
+    ignore = _name_grams(p).union(*(content_bigrams(s) for s in known))
+    words = _name_words(p).union(*(meaning.forms(s) for s in known))
+
+    def fit(text: str) -> int:
+        return score(question, text, ignore, words)
+
     if kinds and attribute != "content":
         matching = [f.text for f in p.facts if any(k in f.kinds for k in kinds)]
         if len(matching) > 2:
-            matching = sorted(matching, key=lambda t: -overlap(question, t, ignore))[:2]
+            matching = sorted(matching, key=lambda t: -fit(t))[:2]
         if matching:
             return matching
     # A plain "what about X": the fact the wording points at, unless the summary covers it as well.
-    ranked = sorted(p.facts, key=lambda f: -overlap(question, f.text, ignore))
+    ranked = sorted(p.facts, key=lambda f: -fit(f.text))
     if ranked:
-        best = overlap(question, ranked[0].text, ignore)
-        if best >= MIN_FACT_MATCH and best > overlap(question, p.summary, ignore):
+        best = fit(ranked[0].text)
+        if best >= MIN_FACT_MATCH and best > fit(p.summary):
             return [ranked[0].text]
     return []
 
 
 # Details asked about a presentation, before the generic cues: 「発表資料はどこで」 asks for the slides.
 DETAIL_FIRST = (
-    "fullname", "speaker_name", "title", "affiliation", "product", "materials", "phone", "email", "url", "budget",
+    "company", "department", "fullname", "speaker_name", "title", "affiliation", "product", "materials", "phone", "email", "url", "budget",
     "fee", "period", "capacity", "application", "access", "mc", "participants", "social", "representative",
     "founded", "members", "population",
 )
 PERSON_DETAILS = ("fullname", "speaker_name", "title")
+# 「この発表はいつ」: the talk itself is what 「いつ」「どこ」 ask about (else an activity it describes).
+_ABOUT_THE_TALK = re.compile(r"(?:発表|講演|報告|説明|登壇|プレゼン)(?:は|が|って|日|した|された|の日|を行った)|総会")
+_ABOUT_AN_ORGANIZATION = re.compile(r"(?:会社|企業|本社|事業者|社屋|団体|機関)(?:の|は|って)?(?:所在地|住所|場所|連絡先|どこに)")
 _AMOUNT_RE = re.compile(r"いくら|金額|何円|値段|価格|料金|予算|幾ら|単価|年間|万円|億円")
-# Words that make 「いつ」 ask about an activity the presentation describes, not the presentation itself.
-_ACTIVITY_WORDS = ("実証", "実験", "調査", "研究", "検証", "導入", "開始", "始ま", "運用", "委託")
 
 
 def asked_attribute(query: Query) -> str | None:
@@ -201,11 +229,15 @@ def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribu
         return details.not_recorded(assembly.source, subject, attribute, nearby), assembly.source
     subjects = tuple(query.values("topic")) + tuple(query.values("organization")) + tuple(query.values("municipality"))
     facts = facts_for(p, attribute, query.text, subjects) if attribute not in ("speaker", "reactions", "affiliation") else []
-    if attribute == "date" and not facts and any(w in query.text for w in _ACTIVITY_WORDS):
+    if attribute in ("address", "where", "secretariat", "hours") and (named or _ABOUT_AN_ORGANIZATION.search(query.text)):
+        who = named[0] if named else p.presenter_label  # 「その会社の所在地は」: the organization's, not the venue's
+        missing = {"secretariat": "contact", "where": "address"}.get(attribute, attribute)
+        return details.not_recorded(assembly.source, who, missing), assembly.source
+    if attribute == "date" and not facts and not _ABOUT_THE_TALK.search(query.text):
         text = details.not_recorded(assembly.source, f"{p.presenter_label}の発表にある取組", "when_done",
                                     f"記載されているのは、この発表が{render.assembly_label(assembly)}で行われたことです。")
         return text, assembly.source
-    if attribute in ASSEMBLY_LEVEL and not facts:
+    if attribute in ASSEMBLY_LEVEL and attribute not in ("people", "scale") and not facts:
         return render.presentation_at_assembly_body(p, assembly), assembly.source
     body = render.presentation_body(p, attribute, facts)
     if attribute == "speaker" and not p.speaker:

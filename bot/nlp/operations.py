@@ -27,7 +27,7 @@ _OP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("which", re.compile(r"どこ|どちら|だれ|誰|どなた|何という")),
     ("exists", re.compile(
         r"(?:あり|あっ|し|やり|行い|おこない|登壇し|参加し|発表し|報告し|出)(?:ました|ます|てました|ていました|てます|ています)?(?:か|かね|っけ)|"
-        r"(?<!で)(?:あった|した|やった|出た|いた|ある)(?:の|ん)?(?:です)?(?:か|かな|っけ)?[?？]|"
+        r"(?<!で)(?:あった|した|やった|出た|いた|ある|して(?:た|る|い(?:た|る))|やって(?:た|る)|出て(?:た|る))(?:の|ん)?(?:です)?(?:か|かな|っけ)?[?？]|"
         r"(?<!で)(?:あった|した|やった|出た|いた|ある)(?:の|ん)?(?:です)?(?:か|かな|っけ)[。]?$|含まれ|入って(?:い)?ます|入ってる"
     )),
 )
@@ -50,6 +50,10 @@ _KIND_RE = re.compile(
     r"(?:から|による|が行った|がした|が発表した|が報告した|の方|側)?(?:の|が|は|も|で|による)?"
     r"[^。？?]{0,6}?(?:発表|報告|講演|登壇|プレゼン|説明)"
 )
+
+
+# 「国は…」「国として…」: the speaker is the national government (a tie-breaker between presentations)
+_NATION_RE = re.compile(r"(?<![一-龥])国(?:は|が|として|も|から|の取組|の方針)")
 
 
 def _entity(entity: str, value: str, match: re.Match[str], group: str | int = 0) -> dict[str, Any]:
@@ -77,4 +81,8 @@ def extract(text: str) -> list[dict[str, Any]]:
     for m in _KIND_RE.finditer(text):
         index = next(i for i in range(len(_KIND_WORDS)) if m.group(f"k{i}"))
         found.append(_entity("presenter_kind", _KIND_WORDS[index][0], m, "kind"))
+    if not any(e["entity"] == "presenter_kind" for e in found):
+        m = _NATION_RE.search(text)
+        if m:
+            found.append({"entity": "presenter_kind", "value": "国の機関", "start": m.start(), "end": m.start() + 1})
     return sorted(found, key=lambda e: e["start"])

@@ -1,0 +1,65 @@
+"""Words that mean the same: Sudachi's normalized forms and synonym groups of the content words.
+
+「何に基づいて」 and 「骨太の方針に基づき」 share the normalized form 基づく; 「費用」 and 「コスト」 share a
+Sudachi synonym group, as do 「AI」 and 「人工知能」. :func:`terms` gives the terms a text means (each
+content word's normalized form and its synonym group ids), so that matching a question to a fact does
+not depend on both using the same characters. The dictionary is SudachiDict's (a PyPI package that
+GiNZA depends on); nothing is downloaded.
+"""
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+_CONTENT = ("名詞", "動詞", "形容詞", "形状詞", "代名詞")
+# Words every sentence has: they mean nothing about which fact is asked for.
+_EMPTY = frozenset({
+    "する", "為る", "居る", "いる", "成る", "なる", "有る", "ある", "出来る", "できる", "こと", "事", "もの", "物", "よう",
+    "ため", "為", "何", "どれ", "どこ", "誰", "これ", "それ", "あれ", "この", "その", "方", "行う", "言う", "思う", "くれる",
+    "貰う", "もらう", "下さる", "くださる", "頂く", "いただく", "御座る", "ござる", "呉れる", "様", "さん", "的", "とき", "時",
+})
+_local = threading.local()
+
+
+def _tokenizer():
+    tok = getattr(_local, "tokenizer", None)
+    if tok is None:
+        from sudachipy import dictionary
+
+        tok = _local.tokenizer = dictionary.Dictionary().create()
+    return tok
+
+
+@lru_cache(maxsize=4096)
+def words(text: str) -> tuple[tuple[str, frozenset[int]], ...]:
+    """The content words of ``text``: (normalized form, Sudachi synonym group ids) each."""
+    if not text:
+        return ()
+    from sudachipy import tokenizer
+
+    out: dict[str, frozenset[int]] = {}
+    for m in _tokenizer().tokenize(text[:2000], tokenizer.Tokenizer.SplitMode.C):
+        pos = m.part_of_speech()
+        if pos[0] not in _CONTENT or pos[1] == "数詞":
+            continue
+        form = m.normalized_form()
+        if form in _EMPTY or m.dictionary_form() in _EMPTY or (len(form) < 2 and not _is_kanji(form)):
+            continue
+        out[form] = out.get(form, frozenset()) | frozenset(m.synonym_group_ids())
+    return tuple(out.items())
+
+
+def _is_kanji(ch: str) -> bool:
+    return bool(ch) and "\u4e00" <= ch[0] <= "\u9fff"
+
+
+def shared(question: str, text: str, ignore: frozenset[str] = frozenset()) -> int:
+    """How many content words of ``question`` (other than ``ignore``) ``text`` has, itself or a synonym."""
+    found = words(text)
+    forms = {f for f, _ in found}
+    groups = frozenset().union(*(g for _, g in found)) if found else frozenset()
+    return sum(1 for form, group in words(question) if form not in ignore and (form in forms or group & groups))
+
+
+def forms(text: str) -> frozenset[str]:
+    return frozenset(f for f, _ in words(text))
