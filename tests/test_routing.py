@@ -88,9 +88,14 @@ def test_a_tie_between_two_questions_is_answered_as_the_best_question(session, r
     assert "保育所" in reply.text and reply.resolver == "assembly or presentation"
 
 
-def test_several_questions_resolver_answers_each(session, read):
-    reply = routing.several_questions(session, read("ask_assembly", "総会の会場はどこですか。また、参加者は何人でしたか。"))
+def test_question_inside_the_message_resolver_answers_each_question(session, read):
+    reply = routing.questions_in_message(session, read("ask_assembly", "総会の会場はどこですか。また、参加者は何人でしたか。"))
     assert "天空劇場" in reply.text and "192" in reply.text
+    mail = ("いつもお世話になっております。○○町総務課の者です。来月、庁内で窓口業務の委託について検討会を開きます。"
+            "上司から、総会でAIを使った保育所の入所選考の事例紹介があったと聞きました。"
+            "どの事業者が、どこの自治体で実証したものか教えていただけますと幸いです。よろしくお願いいたします。")
+    reply = routing.questions_in_message(session, read("out_of_scope", mail))
+    assert "富士通" in reply.text and "さいたま市" in reply.text
 
 
 def test_society_resolver_says_what_the_report_lacks(session, read):

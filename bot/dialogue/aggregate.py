@@ -70,8 +70,13 @@ def matches_topic(p: PresentationRecord, topic: str) -> bool:
 
 
 def select(pool: list[PresentationRecord], kinds: tuple[str, ...], topics: tuple[str, ...]) -> list[PresentationRecord]:
+    """Presentations of the kinds asked, about the topics asked (those matching the most topics)."""
     out = [p for p in pool if not kinds or any(matches_kind(p, k) for k in kinds)]
-    return [p for p in out if not topics or any(matches_topic(p, t) for t in topics)]
+    if not topics:
+        return out
+    scored = [(sum(matches_topic(p, t) for t in topics), p) for p in out]
+    best = max((n for n, _ in scored), default=0)
+    return [p for n, p in scored if n and n == best]
 
 
 def describe(kinds: tuple[str, ...], topics: tuple[str, ...]) -> str:

@@ -21,7 +21,7 @@ from bot.dialogue.reply import Reply
 from bot.kb import queries
 from bot.kb.records import AssemblyRecord, PresentationRecord
 from bot.dialogue.open_question import maybe_buttons, open_answer
-from bot.nlp.focus import asking_sentences
+from bot.nlp.focus import asking_sentences, sentences
 from bot.nlp.normalize import MAX_QUESTION_CHARS, has_meaningful_text
 
 SUGGESTIONS = "総会の日時・会場・参加者数、発表の内容、研究会の事務局、市区町村の団体コードなどをお尋ねください。"
@@ -31,7 +31,10 @@ NEXT_ASSEMBLY = -1  # "次回の総会": never in the records
 # Details only our records are asked for (a message with one of these is about them).
 DOMAIN_CUES = frozenset({"mc", "capacity", "participants", "social", "materials", "program", "lg_count", "secretariat",
                          "organizer"})
-SOCIETY_ONLY = frozenset({"purpose", "secretariat", "founded", "members", "representative", "department"})
+SOCIETY_ONLY = frozenset({"purpose", "secretariat", "founded", "members", "representative"})
+# What an assembly answers when no presentation is meant (「参加者の感想は」「今後どう活かす」).
+ASSEMBLY_ANSWERS = frozenset({"date", "hours", "where", "address", "people", "lg_count", "scale", "reactions", "plan",
+                              "organizer", "fee"})
 ASSEMBLY_ONLY = frozenset({"date", "hours", "where", "address", "people", "lg_count", "scale", "program", "speaker",
                            "reactions", "access", "capacity", "mc", "participants", "social", "materials"})
 
@@ -156,10 +159,11 @@ def answer_question(session: Session, query: Query) -> Reply:
     raise AssertionError("the last resolver always answers")  # pragma: no cover
 
 
-def several_questions(session: Session, query: Query) -> Reply | None:
-    """「会場はどこですか。また、参加者は何人でしたか。」: each question gets its answer."""
+def questions_in_message(session: Session, query: Query) -> Reply | None:
+    """The question inside a longer message (greetings and introductions are already gone): the
+    sentences that ask, each answered; the rest of the message only lends them its subject."""
     parts = asking_sentences(query.text)
-    if len(parts) < 2 or len(parts) > 4:
+    if not parts or len(parts) > 4 or (len(parts) == 1 and (parts[0] == query.text or len(sentences(query.text)) < 2)):
         return None
     subs = []
     offset = 0
@@ -169,19 +173,36 @@ def several_questions(session: Session, query: Query) -> Reply | None:
             return None
         offset = start + len(part)
         subs.append(query.part(start, offset))
-    if sum(1 for s in subs if s.asks_something()) < 2:
-        return None
     replies, context = [], query.context
     for sub in subs:
-        sub = sub.with_context(context)
-        reply = answer_question(session, sub)
+        reply = answer_question(session, sub.with_context(context))
         replies.append(reply)
         context = reply.context
     texts = list(dict.fromkeys(r.text for r in replies))
+    if len(texts) == 1:
+        return replies[0]
     return Reply(
         "\n\n".join(texts), context, answered=any(r.answered for r in replies),
         source="、".join(dict.fromkeys(r.source for r in replies if r.source)) or None,
     )
+
+
+def organization_detail(session: Session, query: Query) -> Reply | None:
+    """A detail of an organization the report only names (「東京芸術センターの開館時間」「富士通の株価」)."""
+    asked = [a for a in query.attributes if a in details.GAP_DETAILS | {"hours", "address"}]
+    if not asked or query.values("municipality"):
+        return None
+    assembly, _, _ = _assembly(session, query)
+    presenters = {n for p in (assembly.presentations if assembly else ()) for n in p.presenters}
+    for name in _organizations(session, query):
+        if name in presenters and asked[0] != "company":
+            continue
+        text = details.not_recorded(assembly.source if assembly else "このガイドのデータ", name, asked[0])
+        if asked[0] == "company":
+            text = f"{name}の株価や本社などの企業情報にはお答えできません。" + text
+        return Reply(details.with_source(text, assembly.source) if assembly else text, query.context,
+                     source=assembly.source if assembly else None)
+    return None
 
 
 def society(session: Session, query: Query) -> Reply | None:
@@ -208,6 +229,14 @@ def places(session: Session, query: Query) -> Reply | None:
     master does not hold about a municipality (人口, 首長 …)."""
     attrs = set(query.attributes)
     op = aggregate.operation_of(query)
+    region = _region(session, query) or _named_prefecture(session, query)
+    current = _context_presentation(session, query)
+    if region and current is not None and refers_back(query.text):  # 「そのうち静岡県にあるのはどっち」
+        lgs = [lg for code in aggregate.place_codes(current) for lg in [queries.local_government(session, code)]
+               if lg and lg.code[:2] == region.code[:2] and not lg.is_prefecture]
+        if lgs:
+            text = "".join(f"{lg.full_name}です（全国地方公共団体コード {lg.code}）。" for lg in lgs)
+            return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", query.context, source=render.MASTER_SOURCE)
     if _region(session, query) and op and op[0] in ("list", "count", "exists", "which"):
         return None  # 「埼玉県内の自治体が関わった発表」: a filter over presentations
     chained = chained_places(session, query, _places_of_subject(session, query))
@@ -307,20 +336,22 @@ def assembly_or_presentation(session: Session, query: Query) -> Reply:
         p = found.presentations[0]
         return presentations.presentation_reply(query, _assembly_of(session, assembly, p), p)
 
+    current = _context_presentation(session, query)
+    if any(details.assembly_missing(assembly, a) for a in query.attributes) and current is None:
+        return _assembly_reply(session, query, assembly)  # 「司会はどなたが」: a detail of the assembly
+    if refers_back(query.text) and query.context.subject_type == "assembly" and not _names(query):
+        return _assembly_reply(session, query, assembly)  # 「それは今後どう活かされるの」 after the assembly
     if intent == "ask_program" or "program" in attrs:
         return _program(query, assembly)
     unknown = unknown_presenter(query.text) if intent == "ask_presentation" else None
     if unknown:
         return _no_presentation(session, query, assembly, [unknown])
 
-    current = _context_presentation(session, query)
     if current is not None and not explicit and "総会" not in query.text:
         attribute = presentations.asked_attribute(query)
         if intent == "ask_presentation" or presentations.has_answer(current, attribute):
             return presentations.presentation_reply(query, _assembly_of(session, assembly, current), current)
-    if any(details.assembly_missing(assembly, a) for a in query.attributes) and current is None:
-        return _assembly_reply(session, query, assembly)  # 「司会はどなたが」: a detail of the assembly
-    if intent == "ask_presentation":
+    if intent == "ask_presentation" and not (attrs & ASSEMBLY_ANSWERS):
         municipality = _context_municipality(session, query)
         if municipality:  # 「さいたま市の団体コードは？」→「そこで行われた実証実験は？」
             found = presentations.find(pool, query.with_entity("municipality", municipality), [])
@@ -336,7 +367,8 @@ def assembly_or_presentation(session: Session, query: Query) -> Reply:
 
 
 QUESTION_RESOLVERS: tuple[tuple[str, Resolver], ...] = (
-    ("several questions", several_questions),
+    ("question inside the message", questions_in_message),
+    ("organization detail", organization_detail),
     ("society", society),
     ("places", places),
     ("operation over records", records_operation),
@@ -484,7 +516,11 @@ def _is_society_question(session: Session, query: Query) -> bool:
     if record is None or query.intent == "ask_municipality":
         return False
     named = {queries.organization_name(session, o) for o in query.values("organization")}
-    others = (named - {record.name, None}) or query.values("municipality") or query.values("topic")
+    home = record.secretariat_lg.name if record.secretariat_lg else None  # 「事務局は足立区のなんという課」
+    munis = [m for m in query.values("municipality") if not ("secretariat" in query.attributes and m == home)]
+    others = (named - {record.name, None}) or munis or query.values("topic")
+    if query.context.subject_type == "presentation" and refers_back(query.text) and record.name not in named:
+        return False
     about_assembly = (
         "総会" in query.text or query.values("assembly_number")
         or (query.values("operation") and aggregate.about_presentations(query))
@@ -509,10 +545,17 @@ def _assembly_reply(session: Session, query: Query, assembly: AssemblyRecord) ->
             assembly.source, render.assembly_label(assembly), missing, details.assembly_nearby(assembly, missing), contact
         )
         return Reply(details.with_source(text, assembly.source), context, source=assembly.source)
-    attribute = query.attribute(ASSEMBLY_PRIORITY)
-    if attribute == "other":
+    asked = [a for a in ASSEMBLY_PRIORITY if a in set(query.attributes)]
+    if asked and asked[0] == "other":
         return _program(query, assembly)
-    return Reply(render.assembly_answer(assembly, attribute), context, source=assembly.source)
+    if "duration" in {v.partition(":")[0] for v in query.values("operation")}:
+        asked = ["hours"] + [a for a in asked if a != "hours"]
+    # 「会場の名前と参加人数を」: each detail asked, in one reply (at most three)
+    bodies = list(dict.fromkeys(render.assembly_body(assembly, a) for a in (asked[:3] or [None])))
+    if "duration" in {v.partition(":")[0] for v in query.values("operation")}:
+        bodies.append(aggregate.duration_text(assembly) or "")
+    text = "".join(bodies) + "\n" + render.source_line(assembly.source)
+    return Reply(text, context, source=assembly.source)
 
 
 def _contact(session: Session) -> str:
@@ -527,7 +570,7 @@ def _program(query: Query, assembly: AssemblyRecord) -> Reply:
     return Reply(render.program_answer(assembly), context, source=assembly.source)
 
 
-_MEMBERSHIP_RE = re.compile(r"発表|登壇|参加|報告|講演|出て|出た|出まし|入って|含まれ|どっち|どちら")
+_MEMBERSHIP_RE = re.compile(r"発表|登壇|参加|報告|講演|出て|出た|出まし|入って|含まれ|どっち|どちら|はっぴょう|とうだん|さんか")
 # The question asks for places (「関わった自治体をすべて」「静岡県の自治体はどこ」), not presentations.
 _PLACES_TARGET_RE = re.compile(r"(?:自治体|市区町村|市町村|市や区|都市|市)(?:名)?(?:は|を|って|が)?(?:どこ|すべて|全て|全部|一覧|教えて|挙げて|どれ)")
 _REGION_RE = r"(?:内|の自治体|の市|の区|の町|にある|の団体)"
@@ -538,6 +581,14 @@ def _region(session: Session, query: Query):
     for name in query.values("municipality"):
         lgs = queries.local_governments_named(session, name)
         if len(lgs) == 1 and lgs[0].is_prefecture and re.search(re.escape(name) + _REGION_RE, query.text):
+            return lgs[0]
+    return None
+
+
+def _named_prefecture(session: Session, query: Query):
+    for name in query.values("municipality"):
+        lgs = queries.local_governments_named(session, name)
+        if len(lgs) == 1 and lgs[0].is_prefecture:
             return lgs[0]
     return None
 
@@ -593,7 +644,7 @@ def _presented(session: Session, query: Query, assembly: AssemblyRecord, names: 
         involved = [p for p in assembly.presentations if p not in own and any(name == m for m, _, _ in p.municipalities)]
         if own:
             titles = "、".join(f"「{p.title}」" for p in own)
-            lines.append(f"はい、{name}は{label}で{titles}を発表しました。")
+            lines.append(f"はい、{name}は{label}で{titles}を発表しました。" + (own[0].summary if len(own) == 1 else ""))
             if len(own) == 1 and len(names) == 1:
                 context = context.with_(subject_type="presentation", presentation_id=own[0].key)
         elif involved:

@@ -155,6 +155,11 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
         matching = [f.text for f in p.facts if any(k in f.kinds for k in kinds)]
         if len(matching) > 2:
             matching = sorted(matching, key=lambda t: -fit(t))[:2]
+        best = max(p.facts, key=lambda f: fit(f.text), default=None)
+        # the wording points clearly at another fact (「どのような方針に基づいて」 is no plan)
+        if best is not None and best.text not in matching and fit(best.text) >= MIN_FACT_MATCH + 1 and \
+                fit(best.text) > max((fit(t) for t in matching), default=0) + 1:
+            return [best.text]
         if matching:
             return matching
     # A plain "what about X": the fact the wording points at, unless the summary covers it as well.
@@ -170,7 +175,7 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
 DETAIL_FIRST = (
     "company", "department", "fullname", "speaker_name", "title", "affiliation", "product", "materials", "phone", "email", "url", "budget",
     "fee", "period", "capacity", "application", "access", "mc", "participants", "social", "representative",
-    "founded", "members", "population",
+    "founded", "members", "population", "secretariat",
 )
 PERSON_DETAILS = ("fullname", "speaker_name", "title")
 # 「この発表はいつ」: the talk itself is what 「いつ」「どこ」 ask about (else an activity it describes).
@@ -229,7 +234,8 @@ def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribu
         return details.not_recorded(assembly.source, subject, attribute, nearby), assembly.source
     subjects = tuple(query.values("topic")) + tuple(query.values("organization")) + tuple(query.values("municipality"))
     facts = facts_for(p, attribute, query.text, subjects) if attribute not in ("speaker", "reactions", "affiliation") else []
-    if attribute in ("address", "where", "secretariat", "hours") and (named or _ABOUT_AN_ORGANIZATION.search(query.text)):
+    if attribute == "secretariat" or (
+            attribute in ("address", "where", "hours") and (named or _ABOUT_AN_ORGANIZATION.search(query.text))):
         who = named[0] if named else p.presenter_label  # 「その会社の所在地は」: the organization's, not the venue's
         missing = {"secretariat": "contact", "where": "address"}.get(attribute, attribute)
         return details.not_recorded(assembly.source, who, missing), assembly.source

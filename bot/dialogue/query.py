@@ -125,7 +125,18 @@ class Query:
 
     @property
     def attributes(self) -> list[str]:
-        return self.values("attribute")
+        """Attribute cues, without those inside a presenter kind (「都道府県による発表」 asks no prefecture)."""
+        if len(self.spans) != len(self.entities):
+            return self.values("attribute")
+        kinds = [span for (name, _), span in zip(self.entities, self.spans) if name == "presenter_kind"]
+        out: list[str] = []
+        for (name, value), (start, end) in zip(self.entities, self.spans):
+            if name != "attribute" or value in out:
+                continue
+            if any(k[0] <= start and end <= k[1] for k in kinds if start >= 0):
+                continue
+            out.append(value)
+        return out
 
     def attribute(self, priority: tuple[str, ...]) -> str | None:
         asked = set(self.attributes)

@@ -52,6 +52,10 @@ def quotes(texts) -> str:
 
 
 def assembly_answer(a: AssemblyRecord, attribute: str | None) -> str:
+    return f"{assembly_body(a, attribute)}\n{source_line(a.source)}"
+
+
+def assembly_body(a: AssemblyRecord, attribute: str | None) -> str:
     label = assembly_label(a)
     if attribute == "address":
         body = f"{label}の会場「{a.venue}」の所在地は{a.address}です。" if a.address else f"{label}の会場の住所は記載がありません。"
@@ -80,7 +84,7 @@ def assembly_answer(a: AssemblyRecord, attribute: str | None) -> str:
         body += participation_text(a) or ""
         if a.presentations:
             body += f"発表は{len(a.presentations)}件でした。"
-    return f"{body}\n{source_line(a.source)}"
+    return body
 
 
 def program_answer(a: AssemblyRecord) -> str:

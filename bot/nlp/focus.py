@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.nlp.normalize import MAX_QUESTION_CHARS
+
 # Sentence ends. A line break ends a sentence too (mails are written line by line).
 _SPLIT_RE = re.compile(r"(?<=[。！？!?\n])")
 # A sentence that asks: a question ending, or a request for information.
@@ -20,18 +22,18 @@ _ASKS_RE = re.compile(
     r"(?:[?？]|か[。．.!！\s]*$|かな[。．.!！\s]*$|かね[。．.!！\s]*$|っけ[。．.!！\s]*$|の[。．.!！\s]*$|"
     r"教えて|おしえて|知りたい|しりたい|お知らせ|伺いたい|伺えれば|お伺い|うかがいたい|お尋ね|確認したい|"
     r"ご教示|ご教授|お聞きしたい|聞きたい|きかせて|聞かせて|調べて|探して|いただけ|頂け|ください|下さい|"
-    r"でしょうか|ますか|ですか|ません?か|願います|お願いします|たいです|たいのですが|のですが)"
+    r"でしょうか|ますか|ですか|ません?か|願います|お願いします|たいです|たいのですが|助かります|幸いです)"
 )
 # Greetings, sign-offs and introductions: they ask nothing, whatever their ending.
 _SMALL_TALK_RE = re.compile(
     r"^(?:.{0,12}(?:お世話にな|おせわにな)|.{0,6}(?:お疲れ様|おつかれさま|こんにちは|こんばんは|おはよう|はじめまして|初めまして)|"
     r"(?:突然|とつぜん).{0,12}(?:失礼|すみません|申し訳)|.{0,30}(?:の者です|と申します|ともうします|を担当して(?:い|お)ります)|"
+    r".{0,30}(?:の担当です|担当者です|の職員です|職員です|の係です|在住の.{0,12}です|に勤めて(?:い|お)ります)|"
     r".{0,20}(?:よろしく|宜しく)(?:お願い|おねがい)(?:いた|致|申し上げ|し)|.{0,8}(?:ありがとうございま|ありがとう)|"
     r".{0,10}(?:以上、?よろしく|以上です))"
 )
 # A question that points back needs the sentence before it (「富士通の発表を見ました。その会社は…」).
 _POINTS_BACK_RE = re.compile(r"(?:その|それ|そこ|この|これ|こちら|そちら|あの|同じ|同社|当該)")
-_LONG = 60  # a shorter message is read as it is written, apart from its greetings and emoji
 
 
 def _is_symbol(ch: str) -> bool:
@@ -57,15 +59,17 @@ def small_talk(sentence: str) -> bool:
     return bool(_SMALL_TALK_RE.match(sentence))
 
 
-def asking_sentences(text: str) -> list[str]:
-    """The sentences of ``text`` that ask, each with the sentence before it when it points back."""
+def asking_sentences(text: str, context: bool = False) -> list[str]:
+    """The sentences of ``text`` that ask, each with the sentence before it when it points back (or
+    always, with ``context``)."""
     parts = sentences(text)
     out: list[str] = []
     for i, sentence in enumerate(parts):
         if not asks(sentence):
             continue
-        if _POINTS_BACK_RE.search(sentence[:12]) and i > 0 and not small_talk(parts[i - 1]) and not asks(parts[i - 1]):
-            sentence = parts[i - 1] + sentence
+        before = parts[i - 1] if i > 0 else ""
+        if before and (context or _POINTS_BACK_RE.search(sentence[:12])) and not small_talk(before) and not asks(before):
+            sentence = before + sentence
         out.append(sentence)
     return out
 
@@ -81,10 +85,14 @@ def focus(text: str) -> str:
     talk = [s for s in parts if not small_talk(s)]
     if not talk:  # 「こんにちは。よろしくお願いします。」 is small talk, and is read as such
         return text
-    if len("".join(talk)) <= _LONG:
-        return _join(talk)
-    asking = asking_sentences("\n".join(talk))
-    return _join(asking or talk)
+    # The background stays: it often names what the question is about (「…の事例紹介があったと聞きました。
+    # どの事業者が実証したものか教えてください」). Which sentences ask is decided in bot/dialogue/answer.py.
+    text = _join(talk)
+    if len(text) <= MAX_QUESTION_CHARS:
+        return text
+    # Too long to read whole: the sentences that ask, each with the one before it.
+    asking = asking_sentences("\n".join(talk), context=True)
+    return _join(asking) if asking else text
 
 
 def _join(parts: list[str]) -> str:

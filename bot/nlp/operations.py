@@ -52,6 +52,9 @@ _KIND_RE = re.compile(
 )
 
 
+_KIND_AFTER_RE = re.compile(
+    r"(?:発表|報告|登壇)(?:した|を行った|している)(?P<kind>" + "|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(_KIND_WORDS)) + r")"
+)
 # 「国は…」「国として…」: the speaker is the national government (a tie-breaker between presentations)
 _NATION_RE = re.compile(r"(?<![一-龥])国(?:は|が|として|も|から|の取組|の方針)")
 
@@ -79,6 +82,9 @@ def extract(text: str) -> list[dict[str, Any]]:
         if m and not (name == "exists" and asks_value):
             found.append(_entity("operation", name, m))
     for m in _KIND_RE.finditer(text):
+        index = next(i for i in range(len(_KIND_WORDS)) if m.group(f"k{i}"))
+        found.append(_entity("presenter_kind", _KIND_WORDS[index][0], m, "kind"))
+    for m in _KIND_AFTER_RE.finditer(text):  # 「発表した市区町村は」
         index = next(i for i in range(len(_KIND_WORDS)) if m.group(f"k{i}"))
         found.append(_entity("presenter_kind", _KIND_WORDS[index][0], m, "kind"))
     if not any(e["entity"] == "presenter_kind" for e in found):
