@@ -7,6 +7,7 @@ the local-government master); the topic filter matches the presentations' own wo
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bot.dialogue import render
@@ -18,7 +19,7 @@ OPERATIONS = ("order", "duration", "compare", "count", "choose", "list", "exists
 KIND_LABELS = {"民間企業": "企業", "国の機関": "国の機関", "都道府県": "都道府県", "市区町村": "市区町村", "自治体": "自治体",
                "特別区": "特別区"}
 _LOCAL = ("都道府県", "市区町村")
-_ABOUT_PRESENTATIONS = ("発表", "報告", "講演", "登壇", "プレゼン", "事例")
+_ABOUT_PRESENTATIONS = re.compile(r"発表|報告(?!書)|講演|登壇|プレゼン|事例")
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def operation_of(query: Query) -> tuple[str, str] | None:
 
 
 def about_presentations(query: Query) -> bool:
-    return any(w in query.text for w in _ABOUT_PRESENTATIONS) or bool(query.values("presenter_kind"))
+    return bool(_ABOUT_PRESENTATIONS.search(query.text)) or bool(query.values("presenter_kind"))
 
 
 def matches_kind(p: PresentationRecord, kind: str) -> bool:

@@ -163,7 +163,7 @@ def questions_in_message(session: Session, query: Query) -> Reply | None:
     """The question inside a longer message (greetings and introductions are already gone): the
     sentences that ask, each answered; the rest of the message only lends them its subject."""
     parts = asking_sentences(query.text)
-    if not parts or len(parts) > 4 or (len(parts) == 1 and (parts[0] == query.text or len(sentences(query.text)) < 2)):
+    if not parts or (len(parts) == 1 and (parts[0] == query.text or len(sentences(query.text)) < 2)):
         return None
     subs = []
     offset = 0
@@ -172,7 +172,11 @@ def questions_in_message(session: Session, query: Query) -> Reply | None:
         if start < 0:
             return None
         offset = start + len(part)
-        subs.append(query.part(start, offset))
+        sub = query.part(start, offset)
+        if sub.asks_something():  # 「東京だよね？」 asks nothing the records answer
+            subs.append(sub)
+    if not subs or len(subs) > 4:
+        return None
     replies, context = [], query.context
     for sub in subs:
         reply = answer_question(session, sub.with_context(context))
@@ -241,6 +245,11 @@ def places(session: Session, query: Query) -> Reply | None:
         return None  # 「埼玉県内の自治体が関わった発表」: a filter over presentations
     chained = chained_places(session, query, _places_of_subject(session, query))
     if chained is not None:
+        assembly, _, _ = _assembly(session, query)
+        via = _subject_presentations(session, query, assembly) if assembly else []
+        if len(via) == 1:  # 「そのうち静岡県にあるのは」 follows up on that presentation's places
+            chained = replace(chained, context=chained.context.with_(
+                subject_type="presentation", assembly_number=via[0].assembly_number, presentation_id=via[0].key))
         return chained
     gap = next((a for a in query.attributes if a in PLACE_GAPS), None)
     if gap and query.values("municipality"):
@@ -613,6 +622,8 @@ def _by_order(session: Session, query: Query, assembly: AssemblyRecord, argument
         return Reply(details.with_source(text, assembly.source), context, answered=False)
     if anchor is not None:  # the anchor's names are not what is asked about
         query = query.without("organization", "municipality")
+    if set(query.attributes) <= {"where"}:  # 「最初の発表はどこ（の団体）」: who presented
+        query = query.without("attribute").with_entity("attribute", "speaker")
     return presentations.presentation_reply(query, assembly, p)
 
 

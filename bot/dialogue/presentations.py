@@ -11,6 +11,8 @@ from bot.dialogue.query import ASSEMBLY_LEVEL, FACT_KINDS, PRESENTATION_PRIORITY
 from bot.dialogue.reply import Reply
 from bot.kb.records import AssemblyRecord, PresentationRecord
 
+# Attributes whose value is a time or a number: a fact of another kind never stands in for it.
+STRICT_KINDS = frozenset({"date", "people", "lg_count"})
 MIN_FACT_MATCH = 2  # content bigrams and words a question must share with a fact to pick that fact
 # Words of the question itself (「発表の内容を教えて」): they say nothing about which fact is meant.
 QUESTION_WORDS = ("発表", "内容", "報告", "説明", "話", "教える", "知る", "聞く", "取組", "取り組み", "総会", "研究会",
@@ -68,6 +70,11 @@ def find(pool: list[PresentationRecord], query: Query, orgs: list[str]) -> Match
     munis = query.values("municipality")
     topics = query.values("topic")
     names = orgs + munis
+    kinds = query.values("presenter_kind")
+    if kinds and not names:  # 「国は…」: the presenter of that kind, when there is one
+        of_kind = [p for p in pool if any(k in p.presenter_kinds for k in kinds)]
+        if len(of_kind) == 1:
+            return Match(presentations=of_kind)
     if not (names or topics):
         return Match()
     as_presenter = _asked_as_presenter(query.text, names)
@@ -151,6 +158,8 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
     def fit(text: str) -> int:
         return score(question, text, ignore, words)
 
+    if kinds and attribute in STRICT_KINDS:  # 「何人」「いつ」: only a fact of that kind answers
+        return [f.text for f in p.facts if any(k in f.kinds for k in kinds)][:2]
     if kinds and attribute != "content":
         matching = [f.text for f in p.facts if any(k in f.kinds for k in kinds)]
         if len(matching) > 2:
@@ -242,6 +251,10 @@ def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribu
     if attribute == "date" and not facts and not _ABOUT_THE_TALK.search(query.text):
         text = details.not_recorded(assembly.source, f"{p.presenter_label}の発表にある取組", "when_done",
                                     f"記載されているのは、この発表が{render.assembly_label(assembly)}で行われたことです。")
+        return text, assembly.source
+    if attribute in ("people", "lg_count") and not facts:
+        label = "人数" if attribute == "people" else "自治体数"
+        text = f"{assembly.source}には、{p.presenter_label}の発表「{p.title}」について、お尋ねの{label}の記載がありません。"
         return text, assembly.source
     if attribute in ASSEMBLY_LEVEL and attribute not in ("people", "scale") and not facts:
         return render.presentation_at_assembly_body(p, assembly), assembly.source

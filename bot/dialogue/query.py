@@ -36,6 +36,9 @@ FACT_KINDS = {
 SUBJECT_ENTITIES = frozenset({"assembly_number", "assembly_year", "organization", "municipality", "topic", "lg_code"})
 
 
+_WH_RE = re.compile(r"何|なに|なん|どこ|いつ|誰|だれ|どれ|どの|どう|どんな|いくつ|いくら|どちら|どっち")
+
+
 def _int(value: object) -> int:
     try:
         return int(value)  # type: ignore[arg-type]
@@ -93,16 +96,18 @@ class Query:
             return replace(self, text=self.text[start:end])
         inside = [(e, s) for e, s in zip(self.entities, self.spans) if start <= s[0] < end]
         own_subject = any(e[0] in SUBJECT_ENTITIES for e, _ in inside)
-        if not own_subject:
-            inside = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in SUBJECT_ENTITIES] + inside
+        if not own_subject:  # the subject named before this sentence (else after it)
+            before = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in SUBJECT_ENTITIES and s[0] < start]
+            after = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in SUBJECT_ENTITIES and s[0] >= end]
+            inside = (before or after) + inside
         return replace(
             self, text=self.text[start:end], entities=tuple(e for e, _ in inside),
             spans=tuple((s[0] - start, s[1] - start) for _, s in inside),
         )
 
     def asks_something(self) -> bool:
-        """Does this (part of a) question ask for a detail or an operation of its own?"""
-        return bool(self.attributes or self.values("operation"))
+        """Does this (part of a) question ask for a detail, an operation or with a question word?"""
+        return bool(self.attributes or self.values("operation") or _WH_RE.search(self.text))
 
     def with_context(self, context: Context) -> "Query":
         return replace(self, context=context)

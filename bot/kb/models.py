@@ -235,3 +235,45 @@ class KBVersion(MetaBase):
     __tablename__ = "kb_version"
     id = Column(Integer, primary_key=True)
     version = Column(String(36), nullable=False)
+
+
+# The staff desk (bot/staff): accounts, their sessions and the audit log. Operational data like the
+# feedback: same database, its own metadata, so `kb build` (which drops and recreates Base's tables)
+# never touches them. Only bot/kb/staff.py reads or writes them.
+StaffBase = declarative_base()
+
+
+class StaffAccount(StaffBase):
+    """A staff member who may log in to the desk; the password is kept only as an Argon2id hash."""
+
+    __tablename__ = "staff_account"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(64), nullable=False, unique=True)
+    role = Column(String(10), nullable=False)  # "viewer" | "editor"
+    password_hash = Column(String(255), nullable=False)
+    failed_logins = Column(Integer, nullable=False, default=0)  # wrong passwords since the last success or lock
+    locked_until = Column(Float, nullable=True)  # UNIX time; no login before it
+    created_at = Column(Float, nullable=False)
+
+
+class StaffSession(StaffBase):
+    """A logged-in browser: ``id`` is the SHA-256 of the random token in its cookie (never the token)."""
+
+    __tablename__ = "staff_session"
+    id = Column(String(64), primary_key=True)
+    account_id = Column(Integer, ForeignKey("staff_account.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at = Column(Float, nullable=False)
+    last_seen = Column(Float, nullable=False, index=True)
+
+
+class StaffAudit(StaffBase):
+    """One entry of the audit log: who did what, when, and on which knowledge-base version."""
+
+    __tablename__ = "staff_audit"
+    id = Column(Integer, primary_key=True)
+    at = Column(Float, nullable=False, index=True)  # UNIX time
+    account = Column(String(64), nullable=False, default="")  # the acting account's name ("" if none)
+    action = Column(String(40), nullable=False)
+    detail = Column(Text, nullable=False, default="")
+    kb_version = Column(String(36), nullable=False, default="")
+    address = Column(String(64), nullable=False, default="")  # the client's address ("" from the command line)

@@ -153,6 +153,33 @@ class _Analyzer:
                     out.extend(subs)
         return out
 
+    def spans(self, text: str, wanted: set[str] | frozenset[str]) -> list[tuple[int, int]]:
+        """(start, end) offsets in ``text`` of its words whose term (or, for a compound, a part's term) is in
+        ``wanted``: what a query matched, for highlighting. The text is tokenized as it is (Sudachi's offsets
+        are the original's; its own input normalization covers width and case), without normalize()."""
+        if not text or not wanted:
+            return []
+        tok = self._tokenizer()
+        drop, mode_a, forms = self._drop, self._modes[1], self._forms
+        out: list[tuple[int, int]] = []
+        offset = 0
+        for chunk in _chunks(text):
+            for morpheme in tok.tokenize(chunk):
+                if drop(morpheme):
+                    continue
+                form = morpheme.normalized_form()
+                term = forms.get(form, _MISSING)
+                if term is _MISSING:
+                    term = forms[form] = _term(form)
+                if term in wanted:
+                    out.append((offset + morpheme.begin(), offset + morpheme.end()))
+                elif len(morpheme) >= 3:
+                    for piece in morpheme.split(mode_a):
+                        if not drop(piece) and _term(piece.normalized_form()) in wanted:
+                            out.append((offset + piece.begin(), offset + piece.end()))
+            offset += len(chunk)
+        return out
+
     @staticmethod
     def _subterms(morpheme, term: str, mode_a, drop) -> tuple[tuple[str, float], ...]:
         pieces = morpheme.split(mode_a)
@@ -204,6 +231,12 @@ def query_terms(text: str) -> dict[str, float]:
         if weight > out.get(term, 0.0):
             out[term] = weight
     return out
+
+
+def matched_spans(text: str, query: str) -> list[tuple[int, int]]:
+    """Where in ``text`` the words of ``query`` occur as the index sees them (取れる matches 取り, ゴミ
+    matches ごみ, 健康保険 the parts of 国民健康保険): (start, end) offsets, in order, for highlighting."""
+    return ANALYZER.spans(text if isinstance(text, str) else str(text or ""), frozenset(query_terms(query)))
 
 
 # -- the index -----------------------------------------------------------------------------------
@@ -469,5 +502,6 @@ def search(query: str, lg_code: str | None = None, limit: int = 5, url: str | No
 
 __all__ = [
     "Hit", "InvalidLgCode", "SearchIndex", "index_for", "invalidate", "search", "signature", "query_terms",
+    "matched_spans",
     "K1", "B",
 ]
