@@ -12,6 +12,9 @@
   madoguchi channels credentials         write var/credentials.yml for the channels the environment enables
   madoguchi report [--since DATE] [--channel web|line|slack|rest] [--format text|csv|html] [--out FILE]
                    [--tracker-db URL]    staff report from the tracker store and the answer feedback
+  madoguchi staff add NAME --role viewer|editor   a staff desk account (password from a prompt or stdin)
+  madoguchi staff passwd NAME            set a new password (lifts a lock, ends the account's sessions)
+  madoguchi staff list [--quiet]         the staff desk's accounts
 
 The database is the SQLite file var/madoguchi.sqlite3 unless MADOGUCHI_DB_URL names another.
 """
@@ -235,6 +238,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracker-db", default=None,
                    help="tracker store URL (default: MADOGUCHI_TRACKER_DB_URL or var/tracker.sqlite3)")
     p.set_defaults(fn=_report)
+
+    staff = sub.add_parser("staff", help="職員用画面のアカウント / staff desk accounts").add_subparsers(dest="command", required=True)
+    p = staff.add_parser("add", help="アカウントを作る。パスワードは入力か標準入力から / create an account; the password comes from a prompt or standard input")
+    p.add_argument("name", help="ユーザー名（半角英数字と _ . @ -） / user name (ASCII letters, digits, _ . @ -)")
+    p.add_argument("--role", required=True, choices=["viewer", "editor"],
+                   help="viewer（閲覧者: 検索とレポート）か editor（編集者: データの更新も） / viewer: search and report; editor: also changes data")
+    p.set_defaults(fn=_staff_add)
+    p = staff.add_parser("passwd", help="パスワードを設定し直す（ロックも解除） / set a new password (also lifts a lock)")
+    p.add_argument("name", help="ユーザー名 / user name")
+    p.set_defaults(fn=_staff_passwd)
+    p = staff.add_parser("list", help="アカウントの一覧 / list the accounts")
+    p.add_argument("--quiet", action="store_true", help="名前だけ / names only")
+    p.set_defaults(fn=_staff_list)
     _describe(parser)
     return parser
 
@@ -269,6 +285,69 @@ def _report(args) -> int:
         print(f"レポートを書き出しました: {Path(args.out).resolve()}")
     else:
         sys.stdout.write(output)
+    return 0
+
+
+def _read_password(confirm: bool = True) -> str | None:
+    """The new password: asked twice on a terminal, else the first line of standard input."""
+    import getpass
+
+    if sys.stdin is not None and sys.stdin.isatty():
+        first = getpass.getpass("パスワード / password: ")
+        if confirm and getpass.getpass("もう一度 / again: ") != first:
+            print("2回の入力が一致しません。やり直してください。", file=sys.stderr)
+            return None
+        return first
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    return line.rstrip("\r\n")
+
+
+def _staff_add(args) -> int:
+    from bot.staff import accounts
+
+    try:
+        accounts.check_name(args.name)
+        password = _read_password()
+        if password is None:
+            return 1
+        account = accounts.create(args.name, args.role, password, args.db)
+    except accounts.AccountError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"アカウント「{account.name}」（{account.role_label}）を作成しました。")
+    return 0
+
+
+def _staff_passwd(args) -> int:
+    from bot.staff import accounts
+
+    try:
+        password = _read_password()
+        if password is None:
+            return 1
+        accounts.set_password(args.name, password, args.db)
+    except accounts.AccountError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"アカウント「{args.name}」のパスワードを設定しました（ロックを解除し、ログイン中の画面はログアウトしました）。")
+    return 0
+
+
+def _staff_list(args) -> int:
+    import time
+
+    from bot.kb import staff as store
+    from bot.staff.accounts import ROLES
+
+    found = store.accounts(args.db)
+    if not found and not args.quiet:
+        print("職員アカウントはまだありません。作成: madoguchi staff add NAME --role editor", file=sys.stderr)
+    for a in found:
+        if args.quiet:
+            print(a.name)
+            continue
+        state = "ロック中" if a.locked_until and a.locked_until > time.time() else "有効"
+        print(f"{a.name}\t{a.role}（{ROLES.get(a.role, a.role)}）\t{state}")
     return 0
 
 

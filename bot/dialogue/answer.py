@@ -243,10 +243,11 @@ def places(session: Session, query: Query) -> Reply | None:
             return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", query.context, source=render.MASTER_SOURCE)
     if _region(session, query) and op and op[0] in ("list", "count", "exists", "which"):
         return None  # 「埼玉県内の自治体が関わった発表」: a filter over presentations
-    chained = chained_places(session, query, _places_of_subject(session, query))
+    assembly, _, _ = _assembly(session, query)
+    via = _subject_presentations(session, query, assembly) if assembly else []
+    label = f"{via[0].presenter_label}の発表「{via[0].title}」に関わる自治体は、" if len(via) == 1 else ""
+    chained = chained_places(session, query, _places_of_subject(session, query), label)
     if chained is not None:
-        assembly, _, _ = _assembly(session, query)
-        via = _subject_presentations(session, query, assembly) if assembly else []
         if len(via) == 1:  # 「そのうち静岡県にあるのは」 follows up on that presentation's places
             chained = replace(chained, context=chained.context.with_(
                 subject_type="presentation", assembly_number=via[0].assembly_number, presentation_id=via[0].key))

@@ -83,7 +83,7 @@ def _short_prefecture(name: str) -> str:
     return name[:-1] if name[-1] in "都府県" and len(name) > 2 else name
 
 
-def chained_places(session: Session, query: Query, codes: list[str]) -> Reply | None:
+def chained_places(session: Session, query: Query, codes: list[str], via: str = "") -> Reply | None:
     """Places reached through another record (the cities of a presentation, the venue's ward), and
     whether two places are the same: 「AIスタッフの検証をした市は何県？」「会場の区の団体コードは？」."""
     attrs = set(query.attributes)
@@ -107,7 +107,7 @@ def chained_places(session: Session, query: Query, codes: list[str]) -> Reply | 
         return Reply(text, query.context, source=render.MASTER_SOURCE)
     attribute = "prefecture" if "prefecture" in attrs else "code"
     if "place" in attrs and not attrs & {"code", "prefecture"}:
-        text = "".join(f"{lg.full_name}です（全国地方公共団体コード {lg.code}）。" for lg in lgs)
+        text = via + "".join(f"{lg.full_name}です（全国地方公共団体コード {lg.code}）。" for lg in lgs)
         context = query.context.with_(subject_type="municipality", municipality_code=lgs[0].code, pending=None)
         return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", context, source=render.MASTER_SOURCE)
     if len(lgs) == 1:

@@ -34,6 +34,12 @@ class Municipality:
     kana: str  # reading in hiragana (すみだく)
     romaji: str  # sumida-ku
     is_prefecture: bool
+    spellings: tuple[str, ...] = ()  # every romaji spelling without spaces or hyphens (sumidaku; fuchushi, fuchuushi)
+
+    @property
+    def reading(self) -> str:
+        """Kana and romaji, for a suggestion's label (a browser filters suggestions by it too)."""
+        return " ".join(dict.fromkeys(x for x in (self.kana, self.romaji, *self.spellings) if x))
 
     @property
     def option(self) -> str:
@@ -66,8 +72,11 @@ class MunicipalityFinder:
         for i, r in enumerate(rows):
             label = r.name if r.is_prefecture else f"{r.pref_name}{r.name}"
             spellings = variants(r.name_kana) if r.name_kana else []
-            municipalities.append(Municipality(r.code, label, key(r.name_kana or ""), spellings[0] if spellings else "",
-                                               bool(r.is_prefecture)))
+            hyphenated = sorted((x for x in spellings if "-" in x), key=len)
+            shown = hyphenated[0] if hyphenated else (spellings[0] if spellings else "")
+            compact = tuple(dict.fromkeys(key(x) for x in spellings))
+            municipalities.append(Municipality(r.code, label, key(r.name_kana or ""), shown, bool(r.is_prefecture),
+                                               compact))
             for text in {r.code, r.code[:5], r.name, label, r.name_kana or "", *spellings}:
                 if key(text):
                     keys.append((key(text), i))

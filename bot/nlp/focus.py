@@ -21,7 +21,8 @@ _SPLIT_RE = re.compile(r"(?<=[。！？!?\n])")
 _ASKS_RE = re.compile(
     r"(?:[?？]|か[。．.!！\s]*$|かな[。．.!！\s]*$|かね[。．.!！\s]*$|っけ[。．.!！\s]*$|の[。．.!！\s]*$|"
     r"教えて|おしえて|知りたい|しりたい|お知らせ|伺いたい|伺えれば|お伺い|うかがいたい|お尋ね|確認したい|"
-    r"ご教示|ご教授|お聞きしたい|聞きたい|きかせて|聞かせて|調べて|探して|いただけ|頂け|ください|下さい|"
+    r"ご教示|ご教授|お聞きしたい|聞きたい|きかせて|聞かせて|(?:調べて|探して)(?:ください|下さい|ほしい|もらえ|いただ)|"
+    r"いただけ|頂け|ください|下さい|"
     r"でしょうか|ますか|ですか|ません?か|願います|お願いします|たいです|たいのですが)"
 )
 # Greetings, sign-offs and introductions: they ask nothing, whatever their ending.
@@ -29,6 +30,7 @@ _SMALL_TALK_RE = re.compile(
     r"^(?:.{0,12}(?:お世話にな|おせわにな)|.{0,6}(?:お疲れ様|おつかれさま|こんにちは|こんばんは|おはよう|はじめまして|初めまして)|"
     r"(?:突然|とつぜん).{0,12}(?:失礼|すみません|申し訳)|.{0,30}(?:の者です|と申します|ともうします|を担当して(?:い|お)ります)|"
     r".{0,30}(?:の担当です|担当者です|の職員です|職員です|の係です|在住の.{0,12}です|に勤めて(?:い|お)ります)|"
+    r".{0,30}(?:室|課|係|部|局|担当|チーム|センター|事務所|役場|役所)(?:の[^。]{0,8})?です[。！!]?$|"
     r".{0,20}(?:よろしく|宜しく)(?:お願い|おねがい)(?:いた|致|申し上げ|し)|.{0,20}(?:ありがとうございま|ありがとう)|"
     r".{0,10}(?:以上、?よろしく|以上です))"
 )
@@ -48,7 +50,7 @@ def strip_symbols(text: str) -> str:
 
 
 def sentences(text: str) -> list[str]:
-    return [s for s in (part.strip() for part in _SPLIT_RE.split(text)) if s]
+    return [c for s in (part.strip() for part in _SPLIT_RE.split(text)) if s for c in clauses(s)]
 
 
 def asks(sentence: str) -> bool:
@@ -57,6 +59,14 @@ def asks(sentence: str) -> bool:
 
 def small_talk(sentence: str) -> bool:
     return bool(_SMALL_TALK_RE.match(sentence))
+
+
+# Two questions in one sentence: 「…開発されたのか、また…参加しているのか」
+_CLAUSE_RE = re.compile(r"(?<=[かの])、(?=また|あと|それと|それから|さらに|加えて)|(?<=[?？])")
+
+
+def clauses(sentence: str) -> list[str]:
+    return [c for c in (part.strip() for part in _CLAUSE_RE.split(sentence)) if c]
 
 
 def asking_sentences(text: str, context: bool = False) -> list[str]:

@@ -162,7 +162,7 @@ async def lookup_page(request: Request):
 @requires(json_api=True)
 async def municipalities(request: Request):
     found = await _in_thread(request, lookup.suggestions, request.args.get("q", ""), request.app.ctx.db_url)
-    items = [{"value": mu.option, "label": " ".join(x for x in (mu.kana, mu.romaji) if x)} for mu in found]
+    items = [{"value": mu.option, "label": mu.reading} for mu in found]
     return response.json({"suggestions": items}, dumps=_dumps)
 
 
