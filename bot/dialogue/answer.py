@@ -198,9 +198,13 @@ def organization_detail(session: Session, query: Query) -> Reply | None:
         return None
     assembly, _, _ = _assembly(session, query)
     presenters = {n for p in (assembly.presentations if assembly else ()) for n in p.presenters}
-    for name in _organizations(session, query):
+    own = [value for (entity, value), (start, _) in zip(query.entities, query.spans or [(0, 0)] * len(query.entities))
+           if entity == "organization" and start >= 0]  # named here, not lent by another sentence
+    for name in _organizations(session, query.without("organization").with_entities("organization", own)):
         if name in presenters and asked[0] != "company":
             continue
+        if assembly and name in assembly.venue and asked[0] in ("address", "hours") and assembly.address:
+            continue  # the venue: its address is the assembly's
         text = details.not_recorded(assembly.source if assembly else "このガイドのデータ", name, asked[0])
         if asked[0] == "company":
             text = f"{name}の株価や本社などの企業情報にはお答えできません。" + text
@@ -289,6 +293,8 @@ def records_operation(session: Session, query: Query) -> Reply | None:
     topics = tuple(query.values("topic"))
     if name in ("exists", "choose") and names and not region and _MEMBERSHIP_RE.search(query.text):
         return _presented(session, query, assembly, names)
+    if name == "list" and not (kinds or topics or region or names) and aggregate.about_presentations(query):
+        return _program(query, assembly)  # 「発表した団体を発表順にすべて」
     if name not in ("count", "list", "exists", "which", "choose") or not (kinds or topics or region or name == "count"):
         return None
     if not (aggregate.about_presentations(query) or _PLACES_TARGET_RE.search(query.text)):
@@ -536,7 +542,11 @@ def _is_society_question(session: Session, query: Query) -> bool:
         or (query.values("operation") and aggregate.about_presentations(query))
     )
     asks = set(query.attributes)
-    if others or about_assembly or (asks & ASSEMBLY_ONLY and not asks & SOCIETY_ONLY):
+    if asks & {"code", "prefecture", "place"}:
+        return False  # 「事務局の自治体の団体コード」: a place, answered by places()
+    if others or (asks & ASSEMBLY_ONLY and not asks & SOCIETY_ONLY):
+        return False
+    if about_assembly and not (asks & SOCIETY_ONLY):
         return False
     if query.intent == "ask_society" or record.name in named:
         return True
@@ -582,7 +592,8 @@ def _program(query: Query, assembly: AssemblyRecord) -> Reply:
 
 _MEMBERSHIP_RE = re.compile(r"発表|登壇|参加|報告|講演|出て|出た|出まし|入って|含まれ|どっち|どちら|はっぴょう|とうだん|さんか")
 # The question asks for places (「関わった自治体をすべて」「静岡県の自治体はどこ」), not presentations.
-_PLACES_TARGET_RE = re.compile(r"(?:自治体|市区町村|市町村|市や区|都市|市)(?:名)?(?:は|を|って|が)?(?:どこ|すべて|全て|全部|一覧|教えて|挙げて|どれ)")
+_PLACES_TARGET_RE = re.compile(
+    r"(?:自治体|市区町村|市町村|市や区|都市|市)(?:名)?(?:は|を|って|が)?(?:どこ|すべて|全て|全部|一覧|教えて|挙げて|どれ(?!くらい|ぐらい|ほど))")
 _REGION_RE = r"(?:内|の自治体|の市|の区|の町|にある|の団体)"
 
 

@@ -36,6 +36,7 @@ FACT_KINDS = {
 SUBJECT_ENTITIES = frozenset({"assembly_number", "assembly_year", "organization", "municipality", "topic", "lg_code"})
 
 
+_REQUEST_RE = re.compile(r"教え|お知らせ|知りたい|ご教示|伺いたい")
 _WH_RE = re.compile(r"何|なに|なん|どこ|いつ|誰|だれ|どれ|どの|どう|どんな|いくつ|いくら|どちら|どっち")
 
 
@@ -106,8 +107,12 @@ class Query:
         )
 
     def asks_something(self) -> bool:
-        """Does this (part of a) question ask for a detail, an operation or with a question word?"""
-        return bool(self.attributes or self.values("operation") or _WH_RE.search(self.text))
+        """Does this (part of a) question ask for a detail, an operation, with a question word, or
+        request something about a subject it names itself (「開発のポイントについてもお教えください」)?"""
+        if self.attributes or self.values("operation") or _WH_RE.search(self.text):
+            return True
+        own = any(name in SUBJECT_ENTITIES and start >= 0 for (name, _), (start, _) in zip(self.entities, self.spans))
+        return own or bool(_REQUEST_RE.search(self.text) and len(self.text) >= 12)
 
     def with_context(self, context: Context) -> "Query":
         return replace(self, context=context)
@@ -115,6 +120,12 @@ class Query:
     def with_entity(self, entity: str, value: str) -> "Query":
         spans = self.spans + ((-1, -1),) if len(self.spans) == len(self.entities) else self.spans
         return replace(self, entities=self.entities + ((entity, value),), spans=spans)
+
+    def with_entities(self, entity: str, values: list[str]) -> "Query":
+        out = self
+        for value in values:
+            out = out.with_entity(entity, value)
+        return out
 
     def without(self, *entities: str) -> "Query":
         keep = [i for i, (name, _) in enumerate(self.entities) if name not in entities]

@@ -27,7 +27,9 @@ presentation passages are not scoped and always stay.
 
 :func:`index_for` keeps one index per database URL for the life of the process. At most every
 ``check_interval`` seconds it compares a cheap signature of the data (see :func:`signature`); a
-change rebuilds the index. Code that writes the knowledge base can call :func:`invalidate` to drop
+change of the indexed data rebuilds the index (a write to another table of the same SQLite file,
+such as the staff desk's sessions, does not). Code that writes the knowledge base can call
+:func:`invalidate` to drop
 an index at once.
 """
 from __future__ import annotations
@@ -234,7 +236,7 @@ def query_terms(text: str) -> dict[str, float]:
 
 
 def matched_spans(text: str, query: str) -> list[tuple[int, int]]:
-    """Where in ``text`` the words of ``query`` occur as the index sees them (取れる matches 取り, ゴミ
+    """Where in ``text`` the words of ``query`` occur as the index sees them (取る matches 取り, ゴミ
     matches ごみ, 健康保険 the parts of 国民健康保険): (start, end) offsets, in order, for highlighting."""
     return ANALYZER.spans(text if isinstance(text, str) else str(text or ""), frozenset(query_terms(query)))
 
@@ -400,6 +402,7 @@ class _Cached:
     index: SearchIndex
     signature: tuple
     checked: float
+    content: tuple | None = None  # SQLite: content_signature() when the index was built
 
 
 _cache: dict[str, _Cached] = {}
@@ -425,15 +428,34 @@ def signature(session: Session) -> tuple:
     """Cheap fingerprint of the indexed data; it changes when the data changes.
 
     SQLite file: size and modification time of the database file and its WAL file (any commit
-    changes them; microseconds, no query). Other databases: row counts, largest ids, total text
-    length in bytes and the newest/oldest 最終確認日 (2-3 ms for 10,000 entries on PostgreSQL). An
-    edit there that keeps every text the same length in bytes goes unnoticed until
-    :func:`invalidate` or a restart.
+    changes them; microseconds, no query); when they change, :func:`content_signature` tells whether
+    the indexed data did. Other databases: row counts, largest ids, total text length in bytes and the
+    newest/oldest 最終確認日 (2-3 ms for 10,000 entries on PostgreSQL). An edit that keeps every text the
+    same length in bytes and does not go through the loader (which changes the knowledge-base version
+    on SQLite) goes unnoticed until :func:`invalidate` or a restart.
     """
     bind = session.get_bind()
     by_file = _file_signature(bind.url)
     if by_file is not None:
         return by_file
+    return _row_signature(session)
+
+
+def content_signature(session: Session) -> tuple:
+    """What tells, once a SQLite file has changed, whether the indexed data did: the knowledge-base
+    version (every write of the loader changes it) and the row signature of :func:`signature`. Writes
+    to other tables of the same file (answer feedback, the staff desk's sessions and audit log) change
+    the file but not this, and so do not rebuild the index."""
+    try:
+        version = session.scalar(select(m.KBVersion.version).where(m.KBVersion.id == 1))
+    except Exception:  # noqa: BLE001  # a database built before kb_version existed
+        session.rollback()
+        version = None
+    return (version, *_row_signature(session))
+
+
+def _row_signature(session: Session) -> tuple:
+    bind = session.get_bind()
     length = func.octet_length if bind.dialect.name == "postgresql" else func.length
     f, p, pf = m.FaqEntry, m.Presentation, m.PresentationFact
     faq_text = reduce(operator.add, [length(c) for c in (f.question, f.alternatives, f.answer, f.category,
@@ -452,7 +474,9 @@ def index_for(url: str | None = None, check_interval: float = 2.0) -> SearchInde
 
     Built on first use (seconds for 10,000 entries; other threads wait only for this first build).
     Afterwards the data signature is checked at most every ``check_interval`` seconds; when it has
-    changed the index is rebuilt, and meanwhile other threads keep getting the previous index.
+    changed the index is rebuilt, and meanwhile other threads keep getting the previous index. A SQLite
+    file whose indexed content is unchanged (:func:`content_signature`: only another table was
+    written) keeps its index.
     """
     from sqlalchemy.engine import make_url
 
@@ -477,8 +501,12 @@ def index_for(url: str | None = None, check_interval: float = 2.0) -> SearchInde
             if cached is not None and cached.signature == current:
                 cached.checked = time.monotonic()
                 return cached.index
+            content = content_signature(session) if current[0] == "file" else None
+            if cached is not None and content is not None and cached.content == content:
+                cached.signature, cached.checked = current, time.monotonic()  # another table was written
+                return cached.index
             index = SearchIndex.build(session)
-        _cache[resolved] = _Cached(index, current, time.monotonic())
+        _cache[resolved] = _Cached(index, current, time.monotonic(), content)
         return index
     finally:
         _cache_lock.release()
@@ -502,6 +530,6 @@ def search(query: str, lg_code: str | None = None, limit: int = 5, url: str | No
 
 __all__ = [
     "Hit", "InvalidLgCode", "SearchIndex", "index_for", "invalidate", "search", "signature", "query_terms",
-    "matched_spans",
+    "matched_spans", "content_signature",
     "K1", "B",
 ]

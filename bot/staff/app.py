@@ -37,6 +37,8 @@ NO_CSRF = ("送信を受け付けられませんでした（確認用のトー�
 NOT_FOUND = "お探しのページが見つかりません。"
 NOT_ALLOWED = "この方法ではこのページを使えません。"
 FAILED = "申し訳ありません。処理中にエラーが発生しました。時間をおいてもう一度お試しください。"
+TOO_LARGE = "送信された内容が大きすぎます。検索語を短くしてからお試しください。"
+BAD_REQUEST = "送信された内容を読み取れませんでした。ページを再読み込みしてから、もう一度お試しください。"
 _SKIP_SESSION = ("/static/", "/healthz")
 
 
@@ -98,8 +100,10 @@ def create_app(db_url: str | None = None, env=os.environ, name: str = "madoguchi
 
     @app.exception(Exception)
     async def failed(request: Request, exc: Exception):
-        if isinstance(exc, SanicException) and getattr(exc, "status_code", 500) < 500:
-            return views.error_page(request, exc.status_code, NOT_ALLOWED)
+        status = getattr(exc, "status_code", 500) if isinstance(exc, SanicException) else 500
+        if status < 500:
+            message = TOO_LARGE if status == 413 else NOT_ALLOWED if status in (403, 405) else BAD_REQUEST
+            return views.error_page(request, status, message)
         logger.exception("staff desk: %s %s failed", request.method, request.path)
         return views.error_page(request, 500, FAILED)
 
