@@ -535,8 +535,10 @@ def _is_society_question(session: Session, query: Query) -> bool:
     home = record.secretariat_lg.name if record.secretariat_lg else None  # 「事務局は足立区のなんという課」
     munis = [m for m in query.values("municipality") if not ("secretariat" in query.attributes and m == home)]
     others = (named - {record.name, None}) or munis or query.values("topic")
-    if query.context.subject_type == "presentation" and refers_back(query.text) and record.name not in named:
-        return False
+    named_here = {queries.organization_name(session, value) for (entity, value), (start, _) in
+                  zip(query.entities, query.spans or [(0, 0)] * len(query.entities)) if entity == "organization" and start >= 0}
+    if query.context.subject_type in ("presentation", "assembly") and refers_back(query.text) and record.name not in named_here:
+        return False  # 「それらの意見を事務局として今後どう」 follows up on the assembly
     about_assembly = (
         "総会" in query.text or query.values("assembly_number")
         or (query.values("operation") and aggregate.about_presentations(query))

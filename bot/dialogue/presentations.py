@@ -166,7 +166,8 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
             matching = sorted(matching, key=lambda t: -fit(t))[:2]
         best = max(p.facts, key=lambda f: fit(f.text), default=None)
         # the wording points clearly at another fact (「どのような方針に基づいて」 is no plan)
-        if best is not None and best.text not in matching and fit(best.text) >= MIN_FACT_MATCH + 1 and \
+        if attribute in ("plan", "result") and best is not None and best.text not in matching and \
+                fit(best.text) >= MIN_FACT_MATCH + 1 and \
                 fit(best.text) > max((fit(t) for t in matching), default=0) + 1:
             return [best.text]
         if matching:

@@ -33,6 +33,7 @@ FACT_KINDS = {
 
 
 # Entities that name what a question is about (the rest are cues: attribute, operation, presenter kind).
+NAME_ENTITIES = frozenset({"organization", "municipality", "topic", "lg_code"})
 SUBJECT_ENTITIES = frozenset({"assembly_number", "assembly_year", "organization", "municipality", "topic", "lg_code"})
 
 
@@ -96,10 +97,11 @@ class Query:
         if len(self.spans) != len(self.entities):
             return replace(self, text=self.text[start:end])
         inside = [(e, s) for e, s in zip(self.entities, self.spans) if start <= s[0] < end]
-        own_subject = any(e[0] in SUBJECT_ENTITIES for e, _ in inside)
-        if not own_subject:  # the subject named before this sentence (else after it)
-            before = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in SUBJECT_ENTITIES and s[0] < start]
-            after = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in SUBJECT_ENTITIES and s[0] >= end]
+        own = {e[0] for e, _ in inside if e[0] in SUBJECT_ENTITIES or e[0] == "presenter_kind"}
+        if not own & (NAME_ENTITIES | {"presenter_kind"}):  # the names given before this sentence (else after it)
+            lend = SUBJECT_ENTITIES - own
+            before = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] < start]
+            after = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] >= end]
             inside = (before or after) + inside
         return replace(
             self, text=self.text[start:end], entities=tuple(e for e, _ in inside),

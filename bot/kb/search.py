@@ -287,6 +287,12 @@ class SearchIndex:
     # -- building --------------------------------------------------------------------------------
     @classmethod
     def build(cls, session: Session) -> "SearchIndex":
+        return cls.from_data(cls.read(session))
+
+    @staticmethod
+    def read(session: Session) -> tuple:
+        """Everything the index is made of, read in a few queries (the caller can then end its transaction
+        before the analysis, which takes seconds: a SQLite writer waits for readers to finish)."""
         from bot.kb.queries import all_assemblies
 
         rows = session.execute(
@@ -299,6 +305,12 @@ class SearchIndex:
         lg = m.LocalGovernment
         for start in range(0, len(codes), 500):
             names.update(session.execute(select(lg.code, lg.name).where(lg.code.in_(codes[start:start + 500]))).all())
+        return rows, names, all_assemblies(session)
+
+    @classmethod
+    def from_data(cls, data: tuple) -> "SearchIndex":
+        """The index of what :meth:`read` returned (no database access)."""
+        rows, names, assemblies = data
         memo: dict[str, list[tuple[str, float]]] = {}
 
         def short(text: str) -> list[tuple[str, float]]:  # category, department, names repeat a lot
@@ -324,7 +336,7 @@ class SearchIndex:
             body = ANALYZER.terms(r.answer) + short(r.department or "")
             fields.append([(QUESTION_WEIGHT, question), (LABEL_WEIGHT, label), (BODY_WEIGHT, body)])
 
-        for assembly in all_assemblies(session):
+        for assembly in assemblies:
             for p in assembly.presentations:
                 presenters = p.presenter_label
                 hits.append(Hit(
@@ -505,7 +517,8 @@ def index_for(url: str | None = None, check_interval: float = 2.0) -> SearchInde
             if cached is not None and content is not None and cached.content == content:
                 cached.signature, cached.checked = current, time.monotonic()  # another table was written
                 return cached.index
-            index = SearchIndex.build(session)
+            data = SearchIndex.read(session)
+        index = SearchIndex.from_data(data)  # the read transaction has ended: writers need not wait
         _cache[resolved] = _Cached(index, current, time.monotonic(), content)
         return index
     finally:

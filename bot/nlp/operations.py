@@ -28,7 +28,8 @@ _OP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("exists", re.compile(
         r"(?:あり|あっ|し|やり|行い|おこない|登壇し|参加し|発表し|報告し|出)(?:ました|ます|てました|ていました|てます|ています)?(?:か|かね|っけ)|"
         r"(?<!で)(?:あった|した|やった|出た|いた|ある|して(?:た|る|い(?:た|る))|やって(?:た|る)|出て(?:た|る))(?:の|ん)?(?:です)?(?:か|かな|っけ)?[?？]|"
-        r"(?<!で)(?:あった|した|やった|出た|いた|ある)(?:の|ん)?(?:です)?(?:か|かな|っけ)[。]?$|含まれ|入って(?:い)?ます|入ってる"
+        r"(?<!で)(?:あった|した|やった|出た|いた|ある)(?:の|ん)?(?:です)?(?:か|かな|っけ)[。]?$|含まれ|入って(?:い)?ます|入ってる|"
+        r"(?:って|というのは|のは)(?:ほんと|本当)"
     )),
 )
 _ORDER_RE = re.compile(
@@ -52,6 +53,11 @@ _KIND_RE = re.compile(
 )
 
 
+# 「企業は何社」「省庁はいくつ」: counting presenters of a kind (not 「自治体がいくつ参加」)
+_KIND_COUNT_RE = re.compile(
+    r"(?<!その)(?<!この)(?P<kind>(?P<k0>民間企業|企業|会社|民間|事業者)|(?P<k1>国の機関|省庁|中央省庁))(?:は|が|も|から)?"
+    r"[^。？?]{0,4}?(?:何社|何件|いくつ|何機関|何団体)"
+)
 _KIND_AFTER_RE = re.compile(
     r"(?:発表|報告|登壇)(?:した|を行った|している)(?P<kind>" + "|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(_KIND_WORDS)) + r")"
 )
@@ -72,18 +78,24 @@ def extract(text: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if not text:
         return found
-    asks_value = bool(_WH_RE.search(text))
+    def asks_value(at: int) -> bool:  # a question word in the sentence of position ``at``
+        start = max(text.rfind(c, 0, at) for c in "。？?！!\n") + 1
+        ends = [i for i in (text.find(c, at) for c in "。？?！!\n") if i >= 0]
+        return bool(_WH_RE.search(text, start, min(ends) if ends else len(text)))
+
     for m in _ORDER_RE.finditer(text):
         special = next((g for g in ("which", "next", "previous", "last") if m.group(g)), None)
         value = f"order:{special}" if special else "order:1" if m.group("first") else f"order:{int(m.group('n'))}"
         found.append(_entity("operation", value, m))
     for name, pattern in _OP_PATTERNS:
         m = pattern.search(text)
-        if m and not (name == "exists" and asks_value):
+        if m and not (name == "exists" and asks_value(m.start())):
             found.append(_entity("operation", name, m))
     for m in _KIND_RE.finditer(text):
         index = next(i for i in range(len(_KIND_WORDS)) if m.group(f"k{i}"))
         found.append(_entity("presenter_kind", _KIND_WORDS[index][0], m, "kind"))
+    for m in _KIND_COUNT_RE.finditer(text):
+        found.append(_entity("presenter_kind", "民間企業" if m.group("k0") else "国の機関", m, "kind"))
     for m in _KIND_AFTER_RE.finditer(text):  # 「発表した市区町村は」
         index = next(i for i in range(len(_KIND_WORDS)) if m.group(f"k{i}"))
         found.append(_entity("presenter_kind", _KIND_WORDS[index][0], m, "kind"))
