@@ -27,7 +27,7 @@ def test_rated_answer_is_the_last_action_answer_and_its_question():
         {"event": "action", "name": "action_listen"},
         _user("総会の会場は？"),
         {"event": "action", "name": "action_answer"},
-        {"event": "bot", "text": "会場は天空劇場です。"},
+        {"event": "bot", "text": "会場は天空劇場です。", "data": {"buttons": list(fb.BUTTONS)}},
         {"event": "slot", "name": "answer_source", "value": "第7回総会報告"},
         {"event": "action", "name": "action_listen"},
         _user("/feedback_bad", "feedback_bad", 1.0),
@@ -39,6 +39,9 @@ def test_rated_answer_is_the_last_action_answer_and_its_question():
 def test_nothing_to_rate_after_a_greeting():
     events = [_user("こんにちは", "greet"), {"event": "action", "name": "utter_greet"}, {"event": "bot", "text": "こんにちは"},
               {"event": "action", "name": "action_listen"}, _user("/feedback_good", "feedback_good")]
+    assert fb.rated_answer(events) is None
+    # the greeting by the same action as the answers: no 👍/👎 buttons, nothing to rate
+    events[1] = {"event": "action", "name": "action_answer"}
     assert fb.rated_answer(events) is None
 
 

@@ -29,13 +29,16 @@ def rated_answer(events: list[dict]) -> Rated | None:
     if last_user is None:
         return None
     answer_texts: list[str] = []
+    rateable = False
     i = last_user - 1
-    # walk back to the action that answered, collecting its texts
+    # walk back to the action that answered, collecting its texts; an answer from the data carries
+    # the 👍/👎 buttons (a greeting or a refusal, answered by the same action, does not)
     while i >= 0:
         e = events[i]
         kind = e.get("event")
         if kind == "bot":
             answer_texts.insert(0, e.get("text") or "")
+            rateable = rateable or _has_rating_buttons(e)
         elif kind == "action" and e.get("name") not in ("action_listen", None):
             if e.get("name") != "action_answer":
                 return None
@@ -43,7 +46,7 @@ def rated_answer(events: list[dict]) -> Rated | None:
         elif kind == "user":
             return None
         i -= 1
-    if i < 0 or not answer_texts:
+    if i < 0 or not answer_texts or not rateable:
         return None
     question = _last_index(events[:i], lambda e: e.get("event") == "user")
     if question is None:
@@ -64,9 +67,14 @@ def awaiting_comment(events: list[dict], feedback_id: str | None) -> bool:
     for e in reversed(events[:last_user]):
         if e.get("event") == "user":
             return False
-        if e.get("event") == "action" and e.get("name") not in ("action_listen", None):
-            return e.get("name") == "action_feedback"
+        if e.get("event") == "bot":  # the guide's last words asked what was wrong
+            return (e.get("text") or "") == ASK_WHAT_WAS_WRONG
     return False
+
+
+def _has_rating_buttons(event: dict) -> bool:
+    buttons = (event.get("data") or {}).get("buttons") or []
+    return any(isinstance(b, dict) and b.get("payload") in (GOOD, BAD) for b in buttons)
 
 
 def _last_index(events: list[dict], test) -> int | None:

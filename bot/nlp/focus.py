@@ -108,4 +108,4 @@ def focus(text: str) -> str:
 def _join(parts: list[str]) -> str:
     if len(parts) == 1:
         return parts[0]
-    return "".join(p if p[-1] in "。！？!?" else p + "。" for p in parts)
+    return "".join(p if p[-1] in "。！？!?" or i == len(parts) - 1 else p + "。" for i, p in enumerate(parts))
