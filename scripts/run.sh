@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the Rasa server (REST, web chat socket.io, and LINE/Slack when configured) and the web chat demo
-# page, in the foreground; Ctrl-C stops them all. The custom actions run inside the Rasa server
+# Starts the Rasa server (REST, web chat socket.io, and LINE/Slack when configured), the web chat demo
+# page and the staff desk (bot/staff, STAFF_PORT), in the foreground; Ctrl-C stops them all. The custom actions run inside the Rasa server
 # (bot/action_runner.py); MADOGUCHI_ACTIONS=server runs them in a separate action server instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ case "$ACTIONS" in
   *) echo "MADOGUCHI_ACTIONS は inprocess か server です (指定: ${ACTIONS})" >&2; exit 2 ;;
 esac
 WEB_PORT="${WEB_PORT:-8080}"
+STAFF_PORT="${STAFF_PORT:-8090}"
 # The pages allowed to talk to the guide (CORS, and the web chat's websocket origin check).
 export MADOGUCHI_CORS="${MADOGUCHI_CORS:-http://localhost:${WEB_PORT} http://127.0.0.1:${WEB_PORT}}"
 read -r -a CORS <<< "${MADOGUCHI_CORS}"
@@ -36,6 +37,10 @@ YAML
 CHANNELS="$(.venv/bin/madoguchi channels credentials --out var/credentials.yml)"
 .venv/bin/python -m bot.web_server --port "$WEB_PORT" --rasa "http://localhost:${RASA_PORT}" --quiet >/dev/null &
 PIDS=("$!")
+# The staff desk: its own server, on the same knowledge base (MADOGUCHI_DB_URL or var/madoguchi.sqlite3).
+.venv/bin/python -m bot.staff --port "$STAFF_PORT" >/dev/null &
+STAFF_PID=$!
+PIDS+=("$STAFF_PID")
 if [ "$ACTIONS" = server ]; then
   .venv/bin/python -m bot.serve run actions --actions actions --port "$ACTION_PORT" &
   PIDS+=("$!")
@@ -59,6 +64,15 @@ if .venv/bin/python scripts/ready.py "http://127.0.0.1:${RASA_PORT}/" "$RASA_PID
   echo "  REST           http://localhost:${RASA_PORT}/webhooks/rest/webhook"
   echo "  web chat demo  http://localhost:${WEB_PORT}/   (socket.io: http://localhost:${RASA_PORT}/socket.io)"
   echo "  staff search   http://localhost:${RASA_PORT}/webhooks/faq_search/search?q=..."
+  if .venv/bin/python scripts/ready.py "http://127.0.0.1:${STAFF_PORT}/healthz" "$STAFF_PID" 60; then
+    echo "  staff desk     http://localhost:${STAFF_PORT}/"
+    if [ -z "$(.venv/bin/madoguchi staff list --quiet 2>/dev/null)" ]; then
+      echo "                 no staff account yet; create the first (password from a prompt):"
+      echo "                 .venv/bin/madoguchi staff add NAME --role editor"
+    fi
+  else
+    echo "  staff desk     did not start (see its messages above)"
+  fi
   echo "  LINE           ${LINE}  (LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN switch it on)"
   echo "  Slack          ${SLACK}  (SLACK_TOKEN and SLACK_SIGNING_SECRET switch it on)"
   echo "  actions        ${WHERE_ACTIONS}"

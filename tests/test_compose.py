@@ -22,12 +22,14 @@ def seconds(value: str) -> int:
 
 
 def test_the_services_of_the_topology():
-    assert set(SERVICES) == {"rasa-1", "rasa-2", "actions", "postgres", "redis", "nginx", "kb-load"}
+    assert set(SERVICES) == {"rasa-1", "rasa-2", "actions", "postgres", "redis", "nginx", "kb-load", "staff"}
 
 
-def test_only_nginx_publishes_a_port_and_the_servers_expose_theirs():
+def test_only_nginx_publishes_a_public_port_and_the_servers_expose_theirs():
     assert SERVICES["nginx"]["ports"] == ["8080:80"]
-    assert [s for s, spec in SERVICES.items() if spec.get("ports")] == ["nginx"]
+    assert [s for s, spec in SERVICES.items() if spec.get("ports")] == ["staff", "nginx"]
+    # the staff desk is published on one host address only: loopback unless STAFF_BIND names the office's
+    assert SERVICES["staff"]["ports"] == ["${STAFF_BIND:-127.0.0.1}:8090:8090"]
     for name in RASA:
         assert SERVICES[name]["expose"] == ["5005"]
     assert SERVICES["actions"]["expose"] == ["5055"]
@@ -139,3 +141,15 @@ def test_rasa_starts_through_the_start_up_and_sees_clients_behind_nginx(name):
     # one session secret for both replicas (a token one issued must verify on the other)
     assert 'test -n "$MADOGUCHI_SESSION_SECRET"' in " ".join(service["command"]).replace("$$", "$")
     assert "MADOGUCHI_SESSION_SECRET=" in (REPO / "deploy" / ".env.example").read_text(encoding="utf-8")
+
+
+def test_the_staff_desk_is_its_own_server_not_behind_the_public_front():
+    staff = SERVICES["staff"]
+    assert staff["command"] == ["python", "-m", "bot.staff", "--host", "0.0.0.0", "--port", "8090"]
+    assert staff["image"] == "madoguchi:latest" and staff["env_file"] == "deploy/.env"
+    assert staff["depends_on"] == {"postgres": {"condition": "service_healthy"},
+                                   "kb-load": {"condition": "service_completed_successfully"}}
+    assert "127.0.0.1:8090/healthz" in " ".join(staff["healthcheck"]["test"])
+    assert "staff" not in SERVICES["nginx"]["depends_on"]
+    assert not re.search(r"staff:|:8090|staff_desk", NGINX), "nginx (the public front) never routes to the staff desk"
+    assert "MADOGUCHI_STAFF_SECRET=" in (REPO / "deploy" / ".env.example").read_text(encoding="utf-8")

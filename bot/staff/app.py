@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sanic import Sanic, response
+from sanic import Sanic
 from sanic.exceptions import MethodNotSupported, NotFound, SanicException
 from sanic.request import Request
 

@@ -10,7 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
+from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from bot.kb import models as m
 from bot.kb import search as kb_search
 from bot.kb.db import open_session
 from bot.kb.municipalities import Municipality, finder
@@ -95,7 +98,21 @@ def suggestions(text: str, url: str | None = None, limit: int = 20) -> list[Muni
         return finder(session).suggest(text[:MAX_FILTER_CHARS], limit=limit)
 
 
+NO_KNOWLEDGE_BASE = "知識ベースがまだ作られていません。管理者が madoguchi kb build を実行してから、もう一度お試しください。"
+
+
 def run(query: str, place: str, url: str | None = None, today: dt.date | None = None) -> Lookup:
+    try:
+        return _run(query, place, url, today)
+    except (OperationalError, ProgrammingError):  # no knowledge-base tables: never built
+        with open_session(url) as session:
+            built = inspect(session.get_bind()).has_table(m.FaqEntry.__tablename__)
+        if built:
+            raise
+        return Lookup(query=query[:MAX_QUERY_CHARS], place=place[:MAX_FILTER_CHARS], problem=NO_KNOWLEDGE_BASE)
+
+
+def _run(query: str, place: str, url: str | None, today: dt.date | None) -> Lookup:
     page = Lookup(query=query[:MAX_QUERY_CHARS], place=place[:MAX_FILTER_CHARS])
     if len(query) > MAX_QUERY_CHARS:
         page.problem = f"検索語が長すぎます（{MAX_QUERY_CHARS}文字まで）。短くしてからお試しください。"

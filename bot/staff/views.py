@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -17,12 +18,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.kb import staff as store
 from bot.staff import accounts, lookup
-from bot.staff.sessions import COOKIE, PRE_COOKIE, clear_cookie, set_cookie
+from bot.staff.sessions import COOKIE, Current, clear_cookie, set_cookie
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True, default_for_string=True),
-                  undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                  autoescape=select_autoescape(default=True, default_for_string=True))  # every template escapes
 
 EXPIRED = "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"
 LOGGED_OUT = "ログアウトしました。"
@@ -46,9 +48,7 @@ def render(request: Request, name: str, status: int = 200, **context) -> respons
 
 
 def error_page(request: Request, status: int, message: str) -> response.HTTPResponse:
-    if not hasattr(request.ctx, "current"):
-        from bot.staff.sessions import Current
-
+    if not hasattr(request.ctx, "current"):  # refused before the session was read
         request.ctx.current = Current()
     return render(request, "error.html", status=status, message=message, status_code=status)
 
@@ -78,8 +78,8 @@ def requires(role: str | None = None, json_api: bool = False):
                 if json_api:
                     return response.json({"error": LOGIN_FIRST}, status=401, dumps=_dumps)
                 reason = "expired" if current.expired else "login"
-                return response.redirect(f"/login?notice={reason}&next={quote(request.path + ('?' + request.query_string if request.query_string else ''), safe='')}",
-                                         status=303)
+                here = request.path + (f"?{request.query_string}" if request.query_string else "")
+                return response.redirect(f"/login?notice={reason}&next={quote(here, safe='')}", status=303)
             if role == "editor" and not current.account.is_editor:
                 return error_page(request, 403, EDITORS_ONLY)
             return await handler(request, *args, **kwargs)
@@ -133,9 +133,6 @@ async def login(request: Request):
 
 @bp.post("/logout")
 async def logout(request: Request):
-    from bot.kb import staff as store
-    import time
-
     current = request.ctx.current
     if current.account is not None:
         await _in_thread(request, request.app.ctx.sessions.end, current)
@@ -171,8 +168,6 @@ async def municipalities(request: Request):
 @bp.get("/audit")
 @requires()
 async def audit_page(request: Request):
-    from bot.kb import staff as store
-
     entries = await _in_thread(request, store.audit_entries, 200, request.app.ctx.db_url)
     rows = [{
         "at": dt.datetime.fromtimestamp(e.at, lookup.JST).strftime("%Y-%m-%d %H:%M:%S"),
@@ -190,7 +185,6 @@ async def data_page(request: Request):
 
 
 def _data_state(url: str | None):
-    from bot.kb import staff as store
     from bot.kb.db import open_session
     from bot.kb.queries import kb_counts
 
