@@ -15,22 +15,20 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from bot.dialogue import aggregate, details, presentations, render
-from bot.dialogue.municipality import PLACE_GAPS, chained_places, municipality_gap, municipality_reply, pending_choice
+from bot.dialogue.conversation import (
+    choice, comment, not_about_the_knowledge_base, rating, small_talk, unreadable,
+)
+from bot.dialogue.municipality import PLACE_GAPS, chained_places, municipality_gap, municipality_reply
 from bot.dialogue.query import ASSEMBLY_PRIORITY, Query, refers_back, unknown_presenter
-from bot.dialogue.reply import Reply
+from bot.dialogue.reply import SUGGESTIONS, Reply
+from bot.dialogue.subjects import (
+    NEXT_ASSEMBLY, asked_assembly, assembly_of, context_municipality, context_presentation, names_in,
+    named_presenters, named_prefecture, organizations, places_of_subject, region_filter, subject_presentations,
+)
 from bot.kb import queries
 from bot.kb.records import AssemblyRecord, PresentationRecord
-from bot.dialogue.open_question import maybe_buttons, open_answer
 from bot.nlp.focus import asking_sentences, sentences
-from bot.nlp.normalize import MAX_QUESTION_CHARS, has_meaningful_text
 
-SUGGESTIONS = "総会の日時・会場・参加者数、発表の内容、研究会の事務局、市区町村の団体コードなどをお尋ねください。"
-NEXT_ASSEMBLY = -1  # "次回の総会": never in the records
-# Details only an assembly (or a presentation) has: a question naming the society and one of these asks
-# about its assembly.
-# Details only our records are asked for (a message with one of these is about them).
-DOMAIN_CUES = frozenset({"mc", "capacity", "participants", "social", "materials", "program", "lg_count", "secretariat",
-                         "organizer"})
 SOCIETY_ONLY = frozenset({"purpose", "secretariat", "founded", "members", "representative"})
 # What an assembly answers when no presentation is meant (「参加者の感想は」「今後どう活かす」).
 ASSEMBLY_ANSWERS = frozenset({"date", "hours", "where", "address", "people", "lg_count", "scale", "reactions", "plan",
@@ -52,96 +50,6 @@ def answer(session: Session, query: Query) -> Reply:
         if resolver is choice and query.context.pending:  # not a pick: the offer lapses
             query = query.with_context(query.context.with_(pending=None))
     raise AssertionError("the last resolver always answers")  # pragma: no cover
-
-
-# -- resolvers, in the order they are asked ------------------------------------------------------
-SMALL_TALK = {"greet": "utter_greet", "goodbye": "utter_goodbye", "thanks": "utter_thanks"}
-RATINGS = {"feedback_good": "good", "feedback_bad": "bad"}
-NOT_KNOWLEDGE = ("out_of_scope", "help", "nlu_fallback")
-_ASKS_RE = re.compile(r"(?:\?|？|か|かな|かね|の|っけ)[\s。．.!！]*$")  # a message that ends like a question
-_CORRECTION_WORDS = ("違", "間違", "誤り", "誤っ", "古い", "正しくな")
-_QUESTION_WORDS = ("?", "？", "教えて", "ですか", "ますか")
-
-
-def comment(session: Session, query: Query) -> Reply | None:
-    """After 「どの点が違っていましたか」: the user's words are the comment on the 👎, not a new question."""
-    if not query.context.awaiting_comment or not has_meaningful_text(query.text):
-        return None
-    if query.intent in SMALL_TALK:
-        return None
-    if query.intent.startswith("ask_") and not (
-        any(w in query.text for w in _CORRECTION_WORDS) and not any(q in query.text for q in _QUESTION_WORDS)
-    ):
-        return None
-    return Reply("", query.context, kind="comment")
-
-
-def unreadable(session: Session, query: Query) -> Reply | None:
-    """No letters, or longer than any question (the NLU did not read it)."""
-    if query.intent != "nlu_fallback":
-        return None
-    if not has_meaningful_text(query.text):
-        return Reply("", query.context, kind="response", response="utter_empty", neutral=True)
-    if len(query.text) > MAX_QUESTION_CHARS:
-        return Reply("", query.context, kind="response", response="utter_too_long", neutral=True)
-    return None
-
-
-def choice(session: Session, query: Query) -> Reply | None:
-    """「東京都の方」 after 「府中市は複数あります」: the user's pick among the candidates offered."""
-    if not query.context.pending:
-        return None
-    return pending_choice(session, query)
-
-
-def rating(session: Session, query: Query) -> Reply | None:
-    """👍 / 👎 on the last answer, unless the message names a subject and asks (「吉川市は埼玉県で合ってる？」)."""
-    value = RATINGS.get(query.intent)
-    if value is None or (query.names_a_subject() and _ASKS_RE.search(query.text)):
-        return None
-    return Reply("", query.context, kind="rating", rating=value)
-
-
-def small_talk(session: Session, query: Query) -> Reply | None:
-    """Greetings, goodbyes and thanks, unless they name a subject (「じゃあ第7回は？」)."""
-    response = SMALL_TALK.get(query.intent)
-    if response is None or query.names_a_subject():
-        return None
-    return Reply("", query.context, kind="response", response=response, neutral=True)
-
-
-def not_about_the_knowledge_base(session: Session, query: Query) -> Reply | None:
-    """Out of scope, a request for help, or not understood, when nothing in it points at our records:
-    the closest FAQ entry or passage when there is a clear one, else a plain 「お答えできません」."""
-    if query.intent not in NOT_KNOWLEDGE or _knowledge_cues(query):
-        return None
-    found = open_answer(query, query.context.municipality_code)
-    if found is not None:
-        return found
-    if query.intent == "help":
-        return Reply("", query.context, kind="response", response="utter_help", neutral=True)
-    if query.intent == "out_of_scope":
-        return Reply("", query.context, kind="response", response="utter_out_of_scope", answered=False)
-    buttons = maybe_buttons([{"name": n, "confidence": c} for n, c in query.ranking])
-    if buttons:
-        text = "申し訳ありません、ご質問を読み取れませんでした。もしかして、次のことをお知りになりたいですか。"
-        return Reply(text, query.context, buttons=buttons, answered=False)
-    return Reply(f"申し訳ありません、ご質問の意味がわかりませんでした。{SUGGESTIONS}", query.context, answered=False)
-
-
-def _knowledge_cues(query: Query) -> bool:
-    """Does a message the classifier did not take for a question still point at our records?"""
-    if query.names_a_subject():
-        return True
-    if query.values("presenter_kind") and query.values("operation"):
-        return True
-    if set(query.attributes) & DOMAIN_CUES:  # 「開会のあいさつは誰が」: only our records have these
-        return True
-    if query.context.subject_type is None:
-        return False
-    asks = bool(query.attributes or query.values("operation") or _ASKS_RE.search(query.text))
-    cued = bool(query.attributes or query.values("operation"))
-    return (refers_back(query.text) and asks) or (cued and query.intent == "nlu_fallback")
 
 
 def as_question(session: Session, query: Query) -> Reply | None:
@@ -196,11 +104,11 @@ def organization_detail(session: Session, query: Query) -> Reply | None:
     asked = [a for a in query.attributes if a in details.GAP_DETAILS | {"hours", "address"}]
     if not asked or query.values("municipality"):
         return None
-    assembly, _, _ = _assembly(session, query)
+    assembly, _, _ = asked_assembly(session, query)
     presenters = {n for p in (assembly.presentations if assembly else ()) for n in p.presenters}
     own = [value for (entity, value), (start, _) in zip(query.entities, query.spans or [(0, 0)] * len(query.entities))
            if entity == "organization" and start >= 0]  # named here, not lent by another sentence
-    for name in _organizations(session, query.without("organization").with_entities("organization", own)):
+    for name in organizations(session, query.without("organization").with_entities("organization", own)):
         if name in presenters and asked[0] != "company":
             continue
         if assembly and name in assembly.venue and asked[0] in ("address", "hours") and assembly.address:
@@ -237,20 +145,20 @@ def places(session: Session, query: Query) -> Reply | None:
     master does not hold about a municipality (人口, 首長 …)."""
     attrs = set(query.attributes)
     op = aggregate.operation_of(query)
-    region = _region(session, query) or _named_prefecture(session, query)
-    current = _context_presentation(session, query)
+    region = region_filter(session, query) or named_prefecture(session, query)
+    current = context_presentation(session, query)
     if region and current is not None and refers_back(query.text):  # 「そのうち静岡県にあるのはどっち」
         lgs = [lg for code in aggregate.place_codes(current) for lg in [queries.local_government(session, code)]
                if lg and lg.code[:2] == region.code[:2] and not lg.is_prefecture]
         if lgs:
             text = "".join(f"{lg.full_name}です（全国地方公共団体コード {lg.code}）。" for lg in lgs)
             return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", query.context, source=render.MASTER_SOURCE)
-    if _region(session, query) and op and op[0] in ("list", "count", "exists", "which"):
+    if region_filter(session, query) and op and op[0] in ("list", "count", "exists", "which"):
         return None  # 「埼玉県内の自治体が関わった発表」: a filter over presentations
-    assembly, _, _ = _assembly(session, query)
-    via = _subject_presentations(session, query, assembly) if assembly else []
+    assembly, _, _ = asked_assembly(session, query)
+    via = subject_presentations(session, query, assembly) if assembly else []
     label = f"{via[0].presenter_label}の発表「{via[0].title}」に関わる自治体は、" if len(via) == 1 else ""
-    chained = chained_places(session, query, _places_of_subject(session, query), label)
+    chained = chained_places(session, query, places_of_subject(session, query), label)
     if chained is not None:
         if len(via) == 1:  # 「そのうち静岡県にあるのは」 follows up on that presentation's places
             chained = replace(chained, context=chained.context.with_(
@@ -277,18 +185,18 @@ def records_operation(session: Session, query: Query) -> Reply | None:
     if op is None:
         return None
     name, argument = op
-    assembly, missing, _ = _assembly(session, query)
+    assembly, missing, _ = asked_assembly(session, query)
     if assembly is None:
         return None
     context = query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None)
-    names = _named_presenters(session, query)
+    names = named_presenters(session, query)
     if name == "duration" and not names and ("総会" in query.text or (
             not query.values("topic") and query.context.subject_type in (None, "assembly", "program", "society"))):
         text = aggregate.duration_text(assembly)
         return Reply(details.with_source(text, assembly.source), context, source=assembly.source) if text else None
     if name == "order":
         return _by_order(session, query, assembly, argument)
-    region = _region(session, query)
+    region = region_filter(session, query)
     kinds = tuple(k for k in query.values("presenter_kind") if not (region and k == "自治体"))
     topics = tuple(query.values("topic"))
     if name in ("exists", "choose") and names and not region and _MEMBERSHIP_RE.search(query.text):
@@ -325,21 +233,21 @@ def records_operation(session: Session, query: Query) -> Reply | None:
 def assembly_or_presentation(session: Session, query: Query) -> Reply:
     """The assembly asked about, or one of its presentations (named, by topic, or from the context)."""
     intent, attrs = query.intent, set(query.attributes)
-    assembly, missing, explicit = _assembly(session, query)
+    assembly, missing, explicit = asked_assembly(session, query)
     if missing is not None:
         return _no_assembly(session, query, missing)
     if assembly is None:
         return Reply(f"まだ総会の記録が登録されていません。{SUGGESTIONS}", query.context, answered=False)
 
-    if refers_back(query.text) and not _names(query):  # 「そこで行われた実証実験は？」 after a municipality
-        municipality = _context_municipality(session, query)
+    if refers_back(query.text) and not names_in(query):  # 「そこで行われた実証実験は？」 after a municipality
+        municipality = context_municipality(session, query)
         if municipality:
             query = query.with_entity("municipality", municipality)
-        current = _context_presentation(session, query)
+        current = context_presentation(session, query)
         if current is not None and not explicit:
-            return presentations.presentation_reply(query, _assembly_of(session, assembly, current), current)
+            return presentations.presentation_reply(query, assembly_of(session, assembly, current), current)
 
-    orgs = _organizations(session, query)
+    orgs = organizations(session, query)
     pool = list(assembly.presentations)
     if not explicit:  # a name without a number: every assembly, the current one first
         pool += [p for a in queries.all_assemblies(session) if a.number != assembly.number for p in a.presentations]
@@ -350,12 +258,12 @@ def assembly_or_presentation(session: Session, query: Query) -> Reply:
         if len(found.presentations) > 1:
             return presentations.which_one(query, found.presentations)
         p = found.presentations[0]
-        return presentations.presentation_reply(query, _assembly_of(session, assembly, p), p)
+        return presentations.presentation_reply(query, assembly_of(session, assembly, p), p)
 
-    current = _context_presentation(session, query)
+    current = context_presentation(session, query)
     if any(details.assembly_missing(assembly, a) for a in query.attributes) and current is None:
         return _assembly_reply(session, query, assembly)  # 「司会はどなたが」: a detail of the assembly
-    if refers_back(query.text) and query.context.subject_type == "assembly" and not _names(query):
+    if refers_back(query.text) and query.context.subject_type == "assembly" and not names_in(query):
         return _assembly_reply(session, query, assembly)  # 「それは今後どう活かされるの」 after the assembly
     if intent == "ask_program" or "program" in attrs:
         return _program(query, assembly)
@@ -366,17 +274,17 @@ def assembly_or_presentation(session: Session, query: Query) -> Reply:
     if current is not None and not explicit and "総会" not in query.text:
         attribute = presentations.asked_attribute(query)
         if intent == "ask_presentation" or presentations.has_answer(current, attribute):
-            return presentations.presentation_reply(query, _assembly_of(session, assembly, current), current)
+            return presentations.presentation_reply(query, assembly_of(session, assembly, current), current)
     if intent == "ask_presentation" and not (attrs & ASSEMBLY_ANSWERS):
-        municipality = _context_municipality(session, query)
+        municipality = context_municipality(session, query)
         if municipality:  # 「さいたま市の団体コードは？」→「そこで行われた実証実験は？」
             found = presentations.find(pool, query.with_entity("municipality", municipality), [])
             if len(found.presentations) == 1:
                 p = found.presentations[0]
-                return presentations.presentation_reply(query, _assembly_of(session, assembly, p), p)
+                return presentations.presentation_reply(query, assembly_of(session, assembly, p), p)
         by_text = presentations.best_by_text(pool, query.text)
         if by_text:
-            return presentations.presentation_reply(query, _assembly_of(session, assembly, by_text[0]), by_text[0])
+            return presentations.presentation_reply(query, assembly_of(session, assembly, by_text[0]), by_text[0])
         text = "どの発表についてのご質問でしょうか。発表団体名やテーマを添えてお尋ねください。\n" + render.program_answer(assembly)
         return Reply(text, query.context.with_(subject_type="program", assembly_number=assembly.number), answered=False)
     return _assembly_reply(session, query, assembly)
@@ -400,131 +308,6 @@ RESOLVERS: tuple[tuple[str, Resolver], ...] = (
     ("not about the knowledge base", not_about_the_knowledge_base),
     ("read as a question", as_question),
 ) + QUESTION_RESOLVERS
-
-
-# -- subjects ------------------------------------------------------------------------------------
-def _assembly(session: Session, query: Query) -> tuple[AssemblyRecord | None, int | str | None, bool]:
-    """(assembly, what is missing, whether the user named it) for the question."""
-    numbers = query.values("assembly_number")
-    if numbers:
-        value = numbers[-1]
-        if value == "next":
-            return None, NEXT_ASSEMBLY, True
-        if value == "latest":  # 「前回の総会」: the latest, not a number the user chose
-            return queries.latest_assembly(session), None, False
-        if value == "previous":
-            latest = queries.latest_assembly(session)
-            if latest is None:
-                return None, None, True
-            found = queries.assembly(session, latest.number - 1)
-            return (found, None, True) if found else (None, latest.number - 1, True)
-        found = queries.assembly(session, int(value))
-        return (found, None, True) if found else (None, int(value), True)
-    years = query.values("assembly_year")
-    if years:
-        year = years[-1]
-        matches = [a for a in queries.all_assemblies(session) if a.start_date.year == int(year)]
-        return (matches[-1], None, True) if matches else (None, f"{year}年", True)
-    if query.context.assembly_number is not None:
-        found = queries.assembly(session, query.context.assembly_number)
-        if found:
-            return found, None, False
-    return queries.latest_assembly(session), None, False
-
-
-def _names(query: Query) -> list[str]:
-    return query.values("organization") + query.values("municipality")
-
-
-def _organizations(session: Session, query: Query) -> list[str]:
-    """Canonical names of the organizations named, the society left out."""
-    society = queries.society(session)
-    orgs = [queries.organization_name(session, o) or o for o in query.values("organization")]
-    return [o for o in orgs if society is None or o != society.name]
-
-
-def _named_presenters(session: Session, query: Query) -> list[str]:
-    return _organizations(session, query) + query.values("municipality")
-
-
-def _assembly_of(session: Session, current: AssemblyRecord, p: PresentationRecord) -> AssemblyRecord:
-    if p.assembly_number == current.number:
-        return current
-    return queries.assembly(session, p.assembly_number) or current
-
-
-def _context_presentation(session: Session, query: Query) -> PresentationRecord | None:
-    key = query.context.presentation_id
-    if not key or query.context.subject_type not in ("presentation", None):
-        return None
-    number, _, order = str(key).partition("-")
-    assembly = queries.assembly(session, int(number)) if number.isdigit() else None
-    return next((p for p in assembly.presentations if str(p.order) == order), None) if assembly else None
-
-
-def _context_municipality(session: Session, query: Query) -> str | None:
-    if query.context.subject_type != "municipality" or not query.context.municipality_code:
-        return None
-    lg = queries.local_government(session, query.context.municipality_code)
-    return lg.name if lg else None
-
-
-def _places_of_subject(session: Session, query: Query) -> list[str]:
-    """団体コード of the places a question reaches through another record: the municipalities of the
-    presentation(s) it points at, the venue's municipality, or the secretariat's."""
-    attrs = set(query.attributes)
-    compare = "compare" in {v.partition(":")[0] for v in query.values("operation")}
-    if not (attrs & {"code", "prefecture", "place"} or compare):
-        return []
-    assembly, _, _ = _assembly(session, query)
-    codes: list[str] = []
-    secretariat = queries.society(session)
-    secretariat_code = secretariat.secretariat_lg.code if secretariat and secretariat.secretariat_lg else ""
-    if compare:  # the names the question compares keep their place in the list
-        codes += [lg.code for name in query.values("municipality")
-                  for lg in queries.local_governments_named(session, name)[:1]]
-    elif query.values("municipality") or query.values("lg_code"):
-        return []
-    if "会場" in query.text and assembly and assembly.venue_lg_code:
-        codes.append(assembly.venue_lg_code)
-    if "事務局" in query.text and secretariat_code:
-        codes.append(secretariat_code)
-    if refers_back(query.text) and not codes and not query.values("topic") and not query.values("organization"):
-        if query.context.subject_type == "society" and secretariat_code:
-            codes.append(secretariat_code)
-        elif query.context.subject_type == "assembly" and assembly and assembly.venue_lg_code:
-            codes.append(assembly.venue_lg_code)
-    if assembly is not None and (not codes or compare):
-        for p in _subject_presentations(session, query, assembly, split_topics=compare):
-            codes += aggregate.place_codes(p) if not query.values("presenter_kind") else [c for c in p.presenter_codes if c]
-    return list(dict.fromkeys(c for c in codes if c))
-
-
-def _subject_presentations(session: Session, query: Query, assembly: AssemblyRecord,
-                           split_topics: bool = False) -> list[PresentationRecord]:
-    """The presentations a question points at: by order, kind, topic, name or the context."""
-    op = aggregate.operation_of(query)
-    if op and op[0] == "order":
-        p = aggregate.by_order(assembly, op[1])
-        return [p] if p else []
-    kinds = tuple(query.values("presenter_kind"))
-    if kinds:
-        return aggregate.select(list(assembly.presentations), kinds, ())
-    topics = query.values("topic")
-    if split_topics and len(topics) > 1:
-        out = []
-        for topic in topics:
-            found = presentations.find(list(assembly.presentations), query.without("topic").with_entity("topic", topic), [])
-            out += found.presentations[:1]
-        return out
-    if topics or query.values("organization"):
-        found = presentations.find(list(assembly.presentations), query, _organizations(session, query))
-        if len(found.presentations) == 1:
-            return found.presentations
-    if refers_back(query.text):
-        current = _context_presentation(session, query)
-        return [current] if current else []
-    return []
 
 
 def _is_society_question(session: Session, query: Query) -> bool:
@@ -596,24 +379,6 @@ _MEMBERSHIP_RE = re.compile(r"発表|登壇|参加|報告|講演|出て|出た|�
 # The question asks for places (「関わった自治体をすべて」「静岡県の自治体はどこ」), not presentations.
 _PLACES_TARGET_RE = re.compile(
     r"(?:自治体|市区町村|市町村|市や区|都市|市)(?:名)?(?:は|を|って|が)?(?:どこ|すべて|全て|全部|一覧|教えて|挙げて|どれ(?!くらい|ぐらい|ほど))")
-_REGION_RE = r"(?:内|の自治体|の市|の区|の町|にある|の団体)"
-
-
-def _region(session: Session, query: Query):
-    """A prefecture the question filters by: 「埼玉県内の自治体」「静岡県の自治体」."""
-    for name in query.values("municipality"):
-        lgs = queries.local_governments_named(session, name)
-        if len(lgs) == 1 and lgs[0].is_prefecture and re.search(re.escape(name) + _REGION_RE, query.text):
-            return lgs[0]
-    return None
-
-
-def _named_prefecture(session: Session, query: Query):
-    for name in query.values("municipality"):
-        lgs = queries.local_governments_named(session, name)
-        if len(lgs) == 1 and lgs[0].is_prefecture:
-            return lgs[0]
-    return None
 
 
 def _by_order(session: Session, query: Query, assembly: AssemblyRecord, argument: str) -> Reply | None:
@@ -621,8 +386,8 @@ def _by_order(session: Session, query: Query, assembly: AssemblyRecord, argument
     context = query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None)
     anchor = None
     if argument in ("which", "next", "previous"):
-        found = presentations.find(list(assembly.presentations), query, _organizations(session, query))
-        anchor = found.presentations[0] if len(found.presentations) == 1 else _context_presentation(session, query)
+        found = presentations.find(list(assembly.presentations), query, organizations(session, query))
+        anchor = found.presentations[0] if len(found.presentations) == 1 else context_presentation(session, query)
         if anchor is None:
             return None
         if argument == "which":

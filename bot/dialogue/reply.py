@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from bot.dialogue.query import Context
 
 
+# What the guide suggests asking when it cannot answer.
+SUGGESTIONS = "総会の日時・会場・参加者数、発表の内容、研究会の事務局、市区町村の団体コードなどをお尋ねください。"
 # What a user gets when an answer could not be made (database or action server unavailable).
 APOLOGY = "申し訳ありません。ただいま回答を用意できませんでした。しばらくしてからもう一度お試しください。"
 
