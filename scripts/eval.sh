@@ -30,6 +30,8 @@ PY
   .venv/bin/python bench/eval.py eval/madoguchi_qa.yml --url "$URL" --fixed-text こんにちは || status=1
   echo "== real questions, written without seeing the training data (eval/real_questions.yml, target 97%)"
   .venv/bin/python bench/eval.py eval/real_questions.yml --url "$URL" --min-messages 0 --target 0.97 || status=1
+  echo "== held-out real questions, by a second writer (eval/holdout_questions.yml, target 95%)"
+  .venv/bin/python bench/eval.py eval/holdout_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
   kill -- -"$server" 2>/dev/null
   wait "$server" 2>/dev/null
 }
