@@ -111,8 +111,8 @@ def organization_detail(session: Session, query: Query) -> Reply | None:
     for name in organizations(session, query.without("organization").with_entities("organization", own)):
         if name in presenters and asked[0] != "company":
             continue
-        if assembly and name in assembly.venue and asked[0] in ("address", "hours") and assembly.address:
-            continue  # the venue: its address is the assembly's
+        if assembly and name in assembly.venue and (asked[0] == "address" or "総会" in query.text):
+            continue  # the venue: its address is the assembly's (its opening hours are not)
         text = details.not_recorded(assembly.source if assembly else "このガイドのデータ", name, asked[0])
         if asked[0] == "company":
             text = f"{name}の株価や本社などの企業情報にはお答えできません。" + text
