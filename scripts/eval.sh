@@ -32,6 +32,8 @@ PY
   .venv/bin/python bench/eval.py eval/real_questions.yml --url "$URL" --min-messages 0 --target 0.97 || status=1
   echo "== held-out real questions, by a second writer (eval/holdout_questions.yml, target 95%)"
   .venv/bin/python bench/eval.py eval/holdout_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
+  echo "== real questions, by a third writer (eval/blind_questions.yml, target 95%)"
+  .venv/bin/python bench/eval.py eval/blind_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
   kill -- -"$server" 2>/dev/null
   wait "$server" 2>/dev/null
 }

@@ -86,6 +86,18 @@ def test_a_tie_between_two_questions_is_answered_as_the_best_question(session, r
                {"name": "ask_assembly", "confidence": 0.46}]
     reply = routing.answer(session, read("nlu_fallback", "富士通の発表はどんな内容？", ranking=ranking))
     assert "保育所" in reply.text and reply.resolver == "assembly or presentation"
+    # the same without any name in the message: still answered, not refused
+    ranking = [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "ask_assembly", "confidence": 0.5},
+               {"name": "ask_presentation", "confidence": 0.48}]
+    reply = routing.answer(session, read("nlu_fallback", "開催時間は？", ranking=ranking))
+    assert "13時30分" in reply.text, reply.text
+
+
+def test_a_presenting_municipality_is_asked_about_its_presentation_not_as_a_place(session, read):
+    reply = routing.answer(session, read("ask_presentation", "京都府の発表は何時から？"))
+    assert "受付時間" not in reply.text and "京都府" in reply.text, reply.text
+    reply = routing.answer(session, read("ask_presentation", "墨田区の実証実験はどこで行われた？"))
+    assert "天空劇場" not in reply.text, reply.text  # the assembly's venue is not where a study took place
 
 
 def test_question_inside_the_message_resolver_answers_each_question(session, read):

@@ -83,8 +83,9 @@ def questions_in_message(session: Session, query: Query) -> Reply | None:
         sub = query.part(start, offset)
         if sub.asks_something():  # 「東京だよね？」 asks nothing the records answer
             subs.append(sub)
-    if not subs or len(subs) > 4:
+    if not subs:
         return None
+    subs = subs[:4]  # a longer list is answered four questions at a time
     replies, context = [], query.context
     for sub in subs:
         reply = answer_question(session, sub.with_context(context))
@@ -122,11 +123,11 @@ def organization_detail(session: Session, query: Query) -> Reply | None:
 
 
 def society(session: Session, query: Query) -> Reply | None:
-    if not _is_society_question(session, query):
-        return None
     record = queries.society(session)
-    if record is None:
+    if record is None and query.intent == "ask_society":
         return Reply(f"研究会の情報はまだ登録されていません。{SUGGESTIONS}", query.context, answered=False)
+    if record is None or not _is_society_question(session, query):
+        return None
     context = query.context.with_(subject_type="society")
     missing = next((a for a in query.attributes if details.society_missing(record, a)), None)
     if missing == "founded" and "purpose" in query.attributes and "date" not in query.attributes:
@@ -134,8 +135,9 @@ def society(session: Session, query: Query) -> Reply | None:
     if missing:
         text = details.not_recorded(record.source, record.name, missing, details.society_nearby(record, missing))
         return Reply(details.with_source(text, record.source), context, source=record.source, answered=True)
-    attribute = next((a for a in ("secretariat", "purpose") if a in query.attributes), None)
-    if attribute is None and set(query.attributes) & {"phone", "department"}:
+    attribute = next((a for a in ("phone", "hours", "url") if a in query.attributes and getattr(record, a)), None)
+    attribute = attribute or next((a for a in ("secretariat", "purpose") if a in query.attributes), None)
+    if attribute is None and set(query.attributes) & {"department"}:
         attribute = "secretariat"
     return Reply(render.society_answer(record, attribute), context, source=record.source)
 
@@ -165,7 +167,7 @@ def places(session: Session, query: Query) -> Reply | None:
                 subject_type="presentation", assembly_number=via[0].assembly_number, presentation_id=via[0].key))
         return chained
     gap = next((a for a in query.attributes if a in PLACE_GAPS), None)
-    if gap and query.values("municipality"):
+    if gap and query.values("municipality") and not aggregate.about_presentations(query):
         return municipality_gap(session, query, gap)
     named = query.values("municipality") or query.values("lg_code")
     if query.intent == "ask_municipality" and not named and attrs - {"code", "prefecture", "place"}:
@@ -388,7 +390,7 @@ def _by_order(session: Session, query: Query, assembly: AssemblyRecord, argument
     if argument in ("which", "next", "previous"):
         found = presentations.find(list(assembly.presentations), query, organizations(session, query))
         anchor = found.presentations[0] if len(found.presentations) == 1 else context_presentation(session, query)
-        if anchor is None:
+        if anchor is None or anchor.assembly_number != assembly.number:
             return None
         if argument == "which":
             text = aggregate.position_text(assembly, anchor)
@@ -448,14 +450,15 @@ def _presented(session: Session, query: Query, assembly: AssemblyRecord, names: 
 
 def _no_assembly(session: Session, query: Query, missing: int | str) -> Reply:
     numbers = queries.assembly_numbers(session)
-    have = "、".join(f"第{n}回" for n in numbers) or "ありません"
+    have = "、".join(f"第{n}回" for n in numbers)
     if missing == NEXT_ASSEMBLY:
         which = "次回の総会"
     elif isinstance(missing, str):
         which = f"{missing}の総会"
     else:
         which = f"第{missing}回総会"
-    text = f"{which}の記録はありません（データにあるのは{have}総会の記録です）。{SUGGESTIONS}"
+    held = f"（データにあるのは{have}総会の記録です）" if have else "（総会の記録はまだ登録されていません）"
+    text = f"{which}の記録はありません{held}。{SUGGESTIONS}"
     return Reply(text, query.context, answered=False)
 
 

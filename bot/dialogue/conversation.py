@@ -3,6 +3,7 @@ that are no question about our records (out of scope, help, not understood). Res
 bot/dialogue/answer.py, asked before any knowledge question."""
 from __future__ import annotations
 
+import logging
 import re
 
 from sqlalchemy.orm import Session
@@ -12,6 +13,8 @@ from bot.dialogue.open_question import maybe_buttons, open_answer
 from bot.dialogue.query import Query, refers_back
 from bot.dialogue.reply import SUGGESTIONS, Reply
 from bot.nlp.normalize import MAX_QUESTION_CHARS, has_meaningful_text
+
+logger = logging.getLogger(__name__)
 
 
 # -- resolvers, in the order they are asked ------------------------------------------------------
@@ -83,9 +86,13 @@ def small_talk(session: Session, query: Query) -> Reply | None:
 def not_about_the_knowledge_base(session: Session, query: Query) -> Reply | None:
     """Out of scope, a request for help, or not understood, when nothing in it points at our records:
     the closest FAQ entry or passage when there is a clear one, else a plain 「お答えできません」."""
-    if query.intent not in NOT_KNOWLEDGE or _knowledge_cues(query):
+    if query.intent not in NOT_KNOWLEDGE or _knowledge_cues(query) or _tie_between_questions(query):
         return None
-    found = open_answer(query, query.context.municipality_code)
+    try:
+        found = open_answer(query, query.context.municipality_code)
+    except Exception:  # the FAQ index is unavailable: still a plain refusal, counted as unanswered
+        logger.exception("open question look-up failed")
+        found = None
     if found is not None:
         return found
     if query.intent == "help":
@@ -97,6 +104,16 @@ def not_about_the_knowledge_base(session: Session, query: Query) -> Reply | None
         text = "申し訳ありません、ご質問を読み取れませんでした。もしかして、次のことをお知りになりたいですか。"
         return Reply(text, query.context, buttons=buttons, answered=False)
     return Reply(f"申し訳ありません、ご質問の意味がわかりませんでした。{SUGGESTIONS}", query.context, answered=False)
+
+
+def _tie_between_questions(query: Query) -> bool:
+    """The fallback fired because two question intents were close, the best above the threshold."""
+    if query.intent != "nlu_fallback" or len(query.ranking) < 3:
+        return False
+    fallback = next((c for n, c in query.ranking if n == "nlu_fallback"), None)
+    ranked = [(n, c) for n, c in query.ranking if n != "nlu_fallback"]
+    return (fallback is not None and all(n.startswith("ask_") for n, _ in ranked[:2])
+            and ranked[0][1] >= fallback)
 
 
 def _knowledge_cues(query: Query) -> bool:

@@ -38,6 +38,7 @@ LABELS = {
     "address": "所在地",
     "hours": "受付時間・開館時間",
     "when_done": "実施時期",
+    "where_done": "実施場所",
     "purpose": "目的",
     "secretariat": "事務局",
     "organizer": "主催者",
@@ -131,6 +132,8 @@ def assembly_nearby(a: AssemblyRecord, attribute: str) -> str:
         return f"記載されているのは、開催概要と{len(a.presentations)}件の発表の内容、参加者の感想です。"
     if attribute == "participants":
         return "記載されているのは参加した自治体の数だけです。"
+    if attribute == "access":
+        return f"会場名（{a.venue}）と所在地はお答えできます。"
     return ""
 
 

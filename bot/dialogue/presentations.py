@@ -166,7 +166,8 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
             matching = sorted(matching, key=lambda t: -fit(t))[:2]
         best = max(p.facts, key=lambda f: fit(f.text), default=None)
         # the wording points clearly at another fact (「どのような方針に基づいて」 is no plan)
-        if attribute in ("plan", "result") and best is not None and best.text not in matching and \
+        if attribute in ("plan", "result", "partners", "requirement") and best is not None and \
+                best.text not in matching and \
                 fit(best.text) >= MIN_FACT_MATCH + 1 and \
                 fit(best.text) > max((fit(t) for t in matching), default=0) + 1:
             return [best.text]
@@ -189,7 +190,7 @@ DETAIL_FIRST = (
 )
 PERSON_DETAILS = ("fullname", "speaker_name", "title")
 # 「この発表はいつ」: the talk itself is what 「いつ」「どこ」 ask about (else an activity it describes).
-_ABOUT_THE_TALK = re.compile(r"(?:発表|講演|報告|説明|登壇|プレゼン)(?:は|が|って|日|した|された|の日|を行った)|総会")
+_ABOUT_THE_TALK = re.compile(r"(?:発表|講演|報告|説明|登壇|プレゼン)(?:は|が|って|日|した|された|の日|を行った|の会場|の日時)|総会|会場")
 _ABOUT_AN_ORGANIZATION = re.compile(r"(?:会社|企業|本社|事業者|社屋|団体|機関)(?:の|は|って)?(?:所在地|住所|場所|連絡先|どこに)")
 _AMOUNT_RE = re.compile(r"いくら|金額|何円|値段|価格|料金|予算|幾ら|単価|年間|万円|億円")
 
@@ -204,6 +205,8 @@ def asked_attributes(query: Query) -> list[str]:
     asked = set(query.attributes)
     first = asked_attribute(query)
     rest = [a for a in PRESENTATION_PRIORITY if a in asked and a != first and a not in ("other", "content")]
+    if first == "speaker" or "speaker" in rest:  # 「発表したのはどこ」: who, not where
+        rest = [a for a in rest if a not in ("where", "address")]
     return ([first] if first else []) + rest[:2]
 
 
@@ -258,7 +261,11 @@ def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribu
         text = f"{assembly.source}には、{p.presenter_label}の発表「{p.title}」について、お尋ねの{label}の記載がありません。"
         return text, assembly.source
     if attribute in ASSEMBLY_LEVEL and attribute not in ("people", "scale") and not facts:
-        return render.presentation_at_assembly_body(p, assembly), assembly.source
+        if _ABOUT_THE_TALK.search(query.text) or not query.text:  # 「この発表はどこで」: the assembly's
+            return render.presentation_at_assembly_body(p, assembly), assembly.source
+        text = details.not_recorded(assembly.source, f"{p.presenter_label}の発表にある取組",
+                                    "when_done" if attribute in ("date", "hours") else "where_done")
+        return text, assembly.source
     body = render.presentation_body(p, attribute, facts)
     if attribute == "speaker" and not p.speaker:
         body += details.not_recorded(assembly.source, f"{p.presenter_label}の発表者", "speaker_name")

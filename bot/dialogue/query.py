@@ -98,7 +98,7 @@ class Query:
             return replace(self, text=self.text[start:end])
         inside = [(e, s) for e, s in zip(self.entities, self.spans) if start <= s[0] < end]
         own = {e[0] for e, _ in inside if e[0] in SUBJECT_ENTITIES or e[0] == "presenter_kind"}
-        if not own & (NAME_ENTITIES | {"presenter_kind"}):  # the names given before this sentence (else after it)
+        if not own & (NAME_ENTITIES | {"presenter_kind"}) and "総会" not in self.text[start:end]:  # the names given before this sentence (else after it)
             lend = SUBJECT_ENTITIES - own
             before = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] < start]
             after = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] >= end]

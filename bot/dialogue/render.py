@@ -160,6 +160,9 @@ def society_answer(s: SocietyRecord, attribute: str | None) -> str:
     secretariat = s.secretariat + (f"（{s.secretariat_department}）" if s.secretariat_department else "")
     if attribute == "secretariat":
         body = f"{s.name}の事務局は、{s.secretariat_department or s.secretariat}が担当しています。"
+    elif attribute in ("phone", "hours", "url") and getattr(s, attribute):
+        label = {"phone": "電話番号", "hours": "受付時間", "url": "URL"}[attribute]
+        body = f"{s.name}事務局（{s.secretariat_department or s.secretariat}）の{label}は{getattr(s, attribute)}です。"
     elif attribute == "purpose":
         body = f"{s.name}は、{s.purpose}をめざして発足した研究会です。"
         if s.role:

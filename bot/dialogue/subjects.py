@@ -32,11 +32,15 @@ def asked_assembly(session: Session, query: Query) -> tuple[AssemblyRecord | Non
                 return None, None, True
             found = queries.assembly(session, latest.number - 1)
             return (found, None, True) if found else (None, latest.number - 1, True)
+        if not str(value).isdigit():  # a crafted payload (「七」): not a number the records can hold
+            return queries.latest_assembly(session), None, False
         found = queries.assembly(session, int(value))
         return (found, None, True) if found else (None, int(value), True)
     years = query.values("assembly_year")
     if years:
         year = years[-1]
+        if not str(year).isdigit():
+            return queries.latest_assembly(session), None, False
         matches = [a for a in queries.all_assemblies(session) if a.start_date.year == int(year)]
         return (matches[-1], None, True) if matches else (None, f"{year}年", True)
     if query.context.assembly_number is not None:
@@ -118,7 +122,7 @@ def subject_presentations(session: Session, query: Query, assembly: AssemblyReco
                            split_topics: bool = False) -> list[PresentationRecord]:
     """The presentations a question points at: by order, kind, topic, name or the context."""
     op = aggregate.operation_of(query)
-    if op and op[0] == "order":
+    if op and op[0] == "order" and op[1] not in ("which", "next", "previous"):
         p = aggregate.by_order(assembly, op[1])
         return [p] if p else []
     kinds = tuple(query.values("presenter_kind"))

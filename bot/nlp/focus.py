@@ -29,7 +29,7 @@ _ASKS_RE = re.compile(
 _SMALL_TALK_RE = re.compile(
     r"^(?:.{0,12}(?:お世話にな|おせわにな)|.{0,6}(?:お疲れ様|おつかれさま|こんにちは|こんばんは|おはよう|はじめまして|初めまして)|"
     r"(?:突然|とつぜん).{0,12}(?:失礼|すみません|申し訳)|.{0,30}(?:の者です|と申します|ともうします|を担当して(?:い|お)ります)|"
-    r".{0,30}(?:の担当です|担当者です|の職員です|職員です|の係です|在住の.{0,12}です|に勤めて(?:い|お)ります|(?:る|た)者です)|"
+    r".{0,30}(?:の担当です|担当者です|の職員です|職員です|の係です|在住の.{0,12}です|に勤めて(?:い|お)ります|(?:る|た)者です|勤務して(?:い|お)ります)|"
     r".{0,30}(?:室|課|係|部|局|担当|チーム|センター|事務所|役場|役所)(?:の[^。]{0,8})?です[。！!]?$|"
     r".{0,20}(?:よろしく|宜しく)(?:お願い|おねがい)(?:いた|致|申し上げ|し)|.{0,20}(?:ありがとうございま|ありがとう)|"
     r".{0,10}(?:以上、?よろしく|以上です))"
@@ -53,8 +53,12 @@ def sentences(text: str) -> list[str]:
     return [c for s in (part.strip() for part in _SPLIT_RE.split(text)) if s for c in clauses(s)]
 
 
+# 「二点目は、…のお名前と役職です。」: an item of an enumerated request asks, whatever its ending.
+_ITEM_RE = re.compile(r"^(?:[一二三四五1-5]点目|[一二三四五1-5]つ目|ひとつ目|ふたつ目|[①②③④⑤])")
+
+
 def asks(sentence: str) -> bool:
-    return bool(_ASKS_RE.search(sentence)) and not small_talk(sentence)
+    return bool(_ASKS_RE.search(sentence) or _ITEM_RE.match(sentence)) and not small_talk(sentence)
 
 
 def small_talk(sentence: str) -> bool:
