@@ -18,6 +18,7 @@ PUBLIC_REAL = REPO.parent / "shared" / "eval" / "public_real_questions.yml"
 REAL_QA = REPO / "eval" / "real_questions.yml"
 HOLDOUT_QA = REPO / "eval" / "holdout_questions.yml"  # a second writer's, for a held-out figure
 BLIND_QA = REPO / "eval" / "blind_questions.yml"  # a third writer's, first run blind
+BLIND2_QA = REPO / "eval" / "blind2_questions.yml"  # a fourth writer's, first run blind
 KINDS = {"gap", "aggregate", "followup", "long_message", "paraphrase"}
 
 
@@ -49,7 +50,7 @@ def test_no_evaluation_question_is_in_the_training_data():
               if isinstance(turn, str) and key(turn) in training]
     # the real-question sets: the judged (last) turn; a first turn such as 「研究会について教えて」 only
     # sets the subject, and such plain openings were training examples before the sets were written
-    leaked += [case["turns"][-1] for qa in (PUBLIC_REAL, REAL_QA, HOLDOUT_QA, BLIND_QA) for case in load_cases(qa)
+    leaked += [case["turns"][-1] for qa in (PUBLIC_REAL, REAL_QA, HOLDOUT_QA, BLIND_QA, BLIND2_QA) for case in load_cases(qa)
                if key(case["turns"][-1]) in training]
     assert leaked == []
 
@@ -62,7 +63,7 @@ def test_the_real_question_set_covers_each_kind_and_stays_out_of_training():
     assert {c.get("kind") for c in load_cases(HOLDOUT_QA)} == KINDS
     readers = [f for f in list((REPO / "data").rglob("*")) + list((REPO / "bot").rglob("*.py"))
                if f.is_file() and any(name in f.read_text(encoding="utf-8", errors="ignore")
-                                      for name in ("real_questions", "holdout_questions", "blind_questions"))]
+                                      for name in ("real_questions", "holdout_questions", "blind_questions", "blind2_questions"))]
     assert readers == []
 
 

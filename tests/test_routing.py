@@ -156,6 +156,7 @@ def test_records_operation_leaves_single_values_alone(session, read):
     ("墨田区の発表スライドのURLを教えてください", "http"),
     ("総会の司会進行はどなたが務められましたか", "原田"),
     ("東京芸術センターは何時に開館しますか", "13:30"),  # the hall's hours are not the assembly's
+    ("京都府が連携している銀行の名前は何ですか", "三菱"),  # the record names the kind of partner only
 ])
 def test_a_detail_the_report_lacks_is_said_to_be_missing_never_replaced(session, read, text, neighbour):
     reply = routing.answer(session, read("ask_presentation", text))

@@ -132,14 +132,18 @@ def society(session: Session, query: Query) -> Reply | None:
     missing = next((a for a in query.attributes if details.society_missing(record, a)), None)
     if missing == "founded" and "purpose" in query.attributes and "date" not in query.attributes:
         missing = None  # 「何を目的に発足した」 asks for the purpose
-    if missing:
-        text = details.not_recorded(record.source, record.name, missing, details.society_nearby(record, missing))
-        return Reply(details.with_source(text, record.source), context, source=record.source, answered=True)
     attribute = next((a for a in ("phone", "hours", "url") if a in query.attributes and getattr(record, a)), None)
     attribute = attribute or next((a for a in ("secretariat", "purpose") if a in query.attributes), None)
     if attribute is None and set(query.attributes) & {"department"}:
         attribute = "secretariat"
-    return Reply(render.society_answer(record, attribute), context, source=record.source)
+    if missing and attribute is None:
+        text = details.not_recorded(record.source, record.name, missing, details.society_nearby(record, missing))
+        return Reply(details.with_source(text, record.source), context, source=record.source, answered=True)
+    text = render.society_answer(record, attribute)
+    if missing:  # 「加入を考えています。事務局はどの部署？」: what is recorded, then what is not
+        body, _, source_line = text.rpartition("\n")
+        text = f"{body}{details.not_recorded(record.source, record.name, missing)}\n{source_line}"
+    return Reply(text, context, source=record.source)
 
 
 def places(session: Session, query: Query) -> Reply | None:
@@ -192,8 +196,8 @@ def records_operation(session: Session, query: Query) -> Reply | None:
         return None
     context = query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None)
     names = named_presenters(session, query)
-    if name == "duration" and not names and ("総会" in query.text or (
-            not query.values("topic") and query.context.subject_type in (None, "assembly", "program", "society"))):
+    if name == "duration" and not names and not query.values("topic") and (
+            "総会" in query.text or query.context.subject_type in (None, "assembly", "program", "society")):
         text = aggregate.duration_text(assembly)
         return Reply(details.with_source(text, assembly.source), context, source=assembly.source) if text else None
     if name == "order":

@@ -39,6 +39,7 @@ LABELS = {
     "hours": "受付時間・開館時間",
     "when_done": "実施時期",
     "where_done": "実施場所",
+    "names": "具体的な名称",
     "purpose": "目的",
     "secretariat": "事務局",
     "organizer": "主催者",

@@ -192,6 +192,21 @@ PERSON_DETAILS = ("fullname", "speaker_name", "title")
 # 「この発表はいつ」: the talk itself is what 「いつ」「どこ」 ask about (else an activity it describes).
 _ABOUT_THE_TALK = re.compile(r"(?:発表|講演|報告|説明|登壇|プレゼン)(?:は|が|って|日|した|された|の日|を行った|の会場|の日時)|総会|会場")
 _ABOUT_AN_ORGANIZATION = re.compile(r"(?:会社|企業|本社|事業者|社屋|団体|機関)(?:の|は|って)?(?:所在地|住所|場所|連絡先|どこに)")
+# A partner written as a kind (銀行, 企業) rather than a name (…株式会社): the record cannot say which.
+_NAMED_PARTNER_RE = re.compile(r"株式会社|有限会社|法人|機構|協会|財団|組合|大学|省|庁|府$|県$|市$|区$|町$|村$")
+_WHICH_ONES_RE = re.compile(r"どこの|どちらの|名前|名称|具体的|どの|何という|なんという|社名|行名")
+
+
+def _category_asked(p: PresentationRecord, text: str) -> str | None:
+    for partner in p.partners:
+        if len(partner) <= 6 and not _NAMED_PARTNER_RE.search(partner) and partner in text:
+            after = text[text.index(partner):]
+            before = text[:text.index(partner)]
+            if _WHICH_ONES_RE.search(after[:16]) or re.search(r"(?:どこの|どちらの|どの|何という)$", before):
+                return partner
+    return None
+
+
 _AMOUNT_RE = re.compile(r"いくら|金額|何円|値段|価格|料金|予算|幾ら|単価|年間|万円|億円")
 
 
@@ -232,6 +247,11 @@ def presentation_reply(query: Query, assembly: AssemblyRecord, p: PresentationRe
 def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribute: str | None) -> tuple[str, str]:
     """The sentences answering ``attribute`` about ``p``, and their source."""
     named = [o for o in query.values("organization") if o not in p.presenters and _mentions(p, o)]
+    category = _category_asked(p, query.text)
+    if category:  # 「連携した銀行の名前は」: the record names the kind of partner, not which ones
+        text = details.not_recorded(assembly.source, f"{p.presenter_label}の連携先の{category}", "names",
+                                    f"記載されているのは、連携先が{'、'.join(p.partners)}であることです。")
+        return text, assembly.source
     if attribute in ("fee", "budget") and not _AMOUNT_RE.search(query.text):
         attribute = None  # 「費用を抑える工夫」 asks about the cost, not for an amount
     if attribute in PERSON_DETAILS and not p.speaker:

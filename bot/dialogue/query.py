@@ -38,7 +38,7 @@ SUBJECT_ENTITIES = frozenset({"assembly_number", "assembly_year", "organization"
 
 
 _REQUEST_RE = re.compile(r"教え|お知らせ|知りたい|ご教示|伺いたい")
-_WH_RE = re.compile(r"何|なに|なん|どこ|いつ|誰|だれ|どれ|どの|どう|どんな|いくつ|いくら|どちら|どっち")
+_WH_RE = re.compile(r"何|なに|なん|どこ|いつ|誰|だれ|どれ|どの|どう|どんな|いくつ|いくら|どちら|どっち|なぜ|何故|どうして")
 
 
 def _int(value: object) -> int:

@@ -70,7 +70,7 @@ def _entity(entity: str, value: str, match: re.Match[str], group: str | int = 0)
 
 
 # A question word makes a question ask for a value, not a yes or no (「何を発表しましたか」).
-_WH_RE = re.compile(r"(?:何|なに|なん|どこ|いつ|誰|だれ|どれ)(?!か)|どんな|どう|どの|どなた|いくつ|いくら|どちら|どっち")
+_WH_RE = re.compile(r"(?:何|なに|なん|どこ|いつ|誰|だれ|どれ)(?!か)|どんな|どう|どの|どなた|いくつ|いくら|どちら|どっち|なぜ|何故|どうして")
 
 
 def extract(text: str) -> list[dict[str, Any]]:
