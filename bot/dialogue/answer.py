@@ -107,8 +107,7 @@ def organization_detail(session: Session, query: Query) -> Reply | None:
         return None
     assembly, _, _ = asked_assembly(session, query)
     presenters = {n for p in (assembly.presentations if assembly else ()) for n in p.presenters}
-    own = [value for (entity, value), (start, _) in zip(query.entities, query.spans or [(0, 0)] * len(query.entities))
-           if entity == "organization" and start >= 0]  # named here, not lent by another sentence
+    own = query.values_named_here("organization")  # not lent by another sentence
     for name in organizations(session, query.without("organization").with_entities("organization", own)):
         if name in presenters and asked[0] != "company":
             continue
@@ -324,8 +323,7 @@ def _is_society_question(session: Session, query: Query) -> bool:
     home = record.secretariat_lg.name if record.secretariat_lg else None  # 「事務局は足立区のなんという課」
     munis = [m for m in query.values("municipality") if not ("secretariat" in query.attributes and m == home)]
     others = (named - {record.name, None}) or munis or query.values("topic")
-    named_here = {queries.organization_name(session, value) for (entity, value), (start, _) in
-                  zip(query.entities, query.spans or [(0, 0)] * len(query.entities)) if entity == "organization" and start >= 0}
+    named_here = {queries.organization_name(session, o) for o in query.values_named_here("organization")}
     if query.context.subject_type in ("presentation", "assembly") and refers_back(query.text) and record.name not in named_here:
         return False  # 「それらの意見を事務局として今後どう」 follows up on the assembly
     about_assembly = (
@@ -359,11 +357,12 @@ def _assembly_reply(session: Session, query: Query, assembly: AssemblyRecord) ->
     asked = [a for a in ASSEMBLY_PRIORITY if a in set(query.attributes)]
     if asked and asked[0] == "other":
         return _program(query, assembly)
-    if "duration" in {v.partition(":")[0] for v in query.values("operation")}:
+    duration = "duration" in query.operations
+    if duration:
         asked = ["hours"] + [a for a in asked if a != "hours"]
     # 「会場の名前と参加人数を」: each detail asked, in one reply (at most three)
     bodies = list(dict.fromkeys(render.assembly_body(assembly, a) for a in (asked[:3] or [None])))
-    if "duration" in {v.partition(":")[0] for v in query.values("operation")}:
+    if duration:
         bodies.append(aggregate.duration_text(assembly) or "")
     text = "".join(bodies) + "\n" + render.source_line(assembly.source)
     return Reply(text, context, source=assembly.source)

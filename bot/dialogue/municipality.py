@@ -87,7 +87,7 @@ def chained_places(session: Session, query: Query, codes: list[str], via: str = 
     """Places reached through another record (the cities of a presentation, the venue's ward), and
     whether two places are the same: 「AIスタッフの検証をした市は何県？」「会場の区の団体コードは？」."""
     attrs = set(query.attributes)
-    compare = any(v == "compare" for v in query.values("operation"))
+    compare = "compare" in query.operations
     lgs = [lg for code in codes for lg in [queries.local_government(session, code)] if lg]
     if compare and not lgs:
         named = [c for name in query.values("municipality") for c in queries.local_governments_named(session, name)[:1]]

@@ -134,6 +134,17 @@ class Query:
         spans = tuple(self.spans[i] for i in keep) if len(self.spans) == len(self.entities) else self.spans
         return replace(self, entities=tuple(self.entities[i] for i in keep), spans=spans)
 
+    def values_named_here(self, entity: str) -> list[str]:
+        """Values of ``entity`` named in this text, not lent by another sentence of the message."""
+        if len(self.spans) != len(self.entities):
+            return self.values(entity)
+        return [v for (name, v), (start, _) in zip(self.entities, self.spans) if name == entity and start >= 0]
+
+    @property
+    def operations(self) -> set[str]:
+        """The operations asked (count, order, compare …), without their arguments."""
+        return {v.partition(":")[0] for v in self.values("operation")}
+
     def values(self, entity: str) -> list[str]:
         out: list[str] = []
         for name, value in self.entities:

@@ -140,10 +140,7 @@ class _Analyzer:
             for morpheme in tok.tokenize(chunk):
                 if drop(morpheme):
                     continue
-                form = morpheme.normalized_form()
-                term = forms.get(form, _MISSING)
-                if term is _MISSING:
-                    term = forms[form] = _term(form)
+                term = self._term_of(morpheme.normalized_form())
                 if term is None:
                     continue
                 out.append((term, 1.0))
@@ -162,17 +159,14 @@ class _Analyzer:
         if not text or not wanted:
             return []
         tok = self._tokenizer()
-        drop, mode_a, forms = self._drop, self._modes[1], self._forms
+        drop, mode_a = self._drop, self._modes[1]
         out: list[tuple[int, int]] = []
         offset = 0
         for chunk in _chunks(text):
             for morpheme in tok.tokenize(chunk):
                 if drop(morpheme):
                     continue
-                form = morpheme.normalized_form()
-                term = forms.get(form, _MISSING)
-                if term is _MISSING:
-                    term = forms[form] = _term(form)
+                term = self._term_of(morpheme.normalized_form())
                 if term in wanted:
                     out.append((offset + morpheme.begin(), offset + morpheme.end()))
                 elif len(morpheme) >= 3:
@@ -181,6 +175,13 @@ class _Analyzer:
                             out.append((offset + piece.begin(), offset + piece.end()))
             offset += len(chunk)
         return out
+
+    def _term_of(self, form: str) -> str | None:
+        """The index term of a normalized form, cached (words repeat: Zipf)."""
+        term = self._forms.get(form, _MISSING)
+        if term is _MISSING:
+            term = self._forms[form] = _term(form)
+        return term
 
     @staticmethod
     def _subterms(morpheme, term: str, mode_a, drop) -> tuple[tuple[str, float], ...]:
