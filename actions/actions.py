@@ -8,14 +8,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.channels import staff_slack
-from bot.dialogue import feedback as fb
 from bot.dialogue import handoff
+from bot.dialogue import rating as fb
 from bot.dialogue.answer import answer
 from bot.dialogue.query import Context, Query
 from bot.dialogue.reply import APOLOGY
-from bot.kb import feedback as kb_feedback
+from bot.feedback import store as feedback_store
 from bot.kb.db import open_session
+from bot.outbound import handoff_slack
 
 logger = logging.getLogger(__name__)
 
@@ -86,14 +86,14 @@ class ActionAnswer(Action):
         if reply.kind == "rating":
             return _rate(dispatcher, tracker, reply.rating or "bad")
         if reply.kind == "response":
-            dispatcher.utter_message(response=reply.response)
+            dispatcher.utter_message(response=reply.response, outcome=reply.outcome)
             events = [] if reply.neutral else _failed_turn(dispatcher, tracker)
             return context_events(reply.context, tracker) + events
         if reply.answered:  # a factual answer: offer 👍/👎 (unless it asks the user to choose)
-            dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons or fb.BUTTONS))
+            dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons or fb.BUTTONS), outcome=reply.outcome)
             events = _answered_from_data(tracker, reply)
         else:
-            dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons) or None)
+            dispatcher.utter_message(text=reply.text, buttons=list(reply.buttons) or None, outcome=reply.outcome)
             events = _failed_turn(dispatcher, tracker)
         return context_events(reply.context, tracker) + events + only_changes(tracker, [SlotSet("feedback_id", None)])
 
@@ -129,7 +129,7 @@ def _rate(dispatcher: CollectingDispatcher, tracker: Tracker, rating: str) -> Li
         dispatcher.utter_message(text=fb.NOTHING_TO_RATE)
         return []
     try:
-        feedback_id = kb_feedback.record(
+        feedback_id = feedback_store.record(
             sender_id=tracker.sender_id, channel=tracker.get_latest_input_channel(), question=rated.question,
             answer=rated.answer, intent=rated.intent, confidence=rated.confidence,
             source=tracker.get_slot("answer_source"), rating=rating,
@@ -151,7 +151,8 @@ class ActionHandoff(Action):
     def name(self) -> Text:
         return "action_handoff"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         await _hand_off(dispatcher, tracker)
         return [SlotSet("failed_turns", "0"), SlotSet("feedback_id", None)]
 
@@ -169,8 +170,8 @@ def _contact_text(tracker: Tracker) -> str:
 
 async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, intro: str = "") -> None:
     text = _contact_text(tracker)
-    if staff_slack.configured():
-        posted = await staff_slack.post_transcript(
+    if handoff_slack.configured():
+        posted = await handoff_slack.post_transcript(
             handoff.transcript(tracker.events, tracker.sender_id, tracker.get_latest_input_channel())
         )
         if posted:
@@ -181,7 +182,8 @@ async def _hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, intro: s
 def _answered_from_data(tracker: Tracker, reply) -> List[Dict[Text, Any]]:
     """Events of a turn answered from the data. answer_source is set on every such turn, changed or
     not: `madoguchi report` counts it."""
-    return [SlotSet("answer_source", reply.source or "知識ベース")] + only_changes(tracker, [SlotSet("failed_turns", "0")])
+    return [SlotSet("answer_source", reply.source or "知識ベース")] + only_changes(tracker,
+                                                                              [SlotSet("failed_turns", "0")])
 
 
 def _failed_count(tracker: Tracker) -> int:
@@ -207,7 +209,7 @@ def _awaiting_comment(tracker: Tracker) -> bool:
 def _store_comment(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
     text = (tracker.latest_message or {}).get("text") or ""
     try:
-        kb_feedback.add_comment(int(tracker.get_slot("feedback_id")), tracker.sender_id, text)
+        feedback_store.add_comment(int(tracker.get_slot("feedback_id")), tracker.sender_id, text)
     except Exception:
         logger.exception("feedback comment could not be stored")
     dispatcher.utter_message(text=fb.THANKS_COMMENT)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 import urllib.request
@@ -22,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.qa import check, load_cases
+from devtools.qa import check, load_cases
 
 
 @dataclass

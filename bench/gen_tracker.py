@@ -2,7 +2,7 @@
 
 Conversations go through the guide's own tracker store (bot.privacy.tracker_store.MaskingTrackerStore
 over Rasa's SQLTrackerStore), so the ``events`` table has Rasa's real schema and masked texts; the
-answer feedback goes through bot.kb.feedback. The returned ``Expected`` holds every figure the report
+answer feedback goes through bot.feedback.store. The returned ``Expected`` holds every figure the report
 must show.
 
     .venv/bin/python bench/gen_tracker.py --tracker-db sqlite:///var/demo_tracker.sqlite3 \
@@ -27,7 +27,7 @@ from rasa.shared.core.domain import Domain  # noqa: E402
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered  # noqa: E402
 from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
 
-from bot.kb import feedback as kb_feedback  # noqa: E402
+from bot.feedback import store as feedback_store  # noqa: E402
 from bot.privacy.tracker_store import MaskingTrackerStore  # noqa: E402
 
 START = dt.datetime(2026, 1, 5, 9, 0)
@@ -44,7 +44,8 @@ ANSWERED = [
 BAD_QUESTION = ("ask_assembly", "第7回総会の参加者数は何人でしたか")
 # Unanswered questions: three groups of near-identical wordings (the report must group each as one).
 UNANSWERED_GROUPS = {
-    "粗大ごみ": ["粗大ごみの出し方を教えてください", "粗大ごみの出し方を教えて", "粗大ごみの出し方は？", "粗大ごみの出し方を教えてください。"],
+    "粗大ごみ": ["粗大ごみの出し方を教えてください", "粗大ごみの出し方を教えて", "粗大ごみの出し方は？",
+             "粗大ごみの出し方を教えてください。"],
     "図書館": ["図書館の開館時間は何時ですか", "図書館の開館時間は何時から", "図書館の開館時間は？"],
     "駐車場": ["市役所に駐車場はありますか", "市役所に駐車場ってありますか", "市役所の駐車場はありますか"],
 }
@@ -91,7 +92,7 @@ async def _generate(tracker_url: str, db_url: str, n: int, seed: int) -> Expecte
     rng = random.Random(seed)
     domain = Domain.load(str(REPO / "domain.yml"))
     store = MaskingTrackerStore(domain=domain, url=tracker_url)
-    kb_feedback.ensure_table(db_url)
+    feedback_store.ensure_table(db_url)
     total = Expected()
     day_starts: Counter = Counter()
     for i in range(n):
@@ -130,7 +131,7 @@ async def _generate(tracker_url: str, db_url: str, n: int, seed: int) -> Expecte
                 if rating:
                     _turn(events, both, ts, channel, f"feedback_{rating}", f"/feedback_{rating}", 1.0)
                     _bot(events, ts, "action_feedback", "ご評価ありがとうございます。")
-                    kb_feedback.record(sender_id=sender, channel=channel, question=text, answer="…", intent=intent,
+                    feedback_store.record(sender_id=sender, channel=channel, question=text, answer="…", intent=intent,
                                        confidence=0.9, source="第7回総会報告", rating=rating, created_at=ts, url=db_url)
                     for e in both:
                         if rating == "good":

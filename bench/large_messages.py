@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -37,7 +36,8 @@ sys.path.insert(0, str(REPO))
 from bot.channels.guard import MAX_BODY_BYTES, MAX_MESSAGE_CHARS  # noqa: E402
 
 QA_FILE = REPO.parent / "shared" / "eval" / "public_qa.yml"
-FILLER = "いつもお世話になっております。総会の資料を拝見しました。連絡先は taro.yamada.example.co.jp ０３１２３４５ です。"
+FILLER = ("いつもお世話になっております。総会の資料を拝見しました。連絡先は taro.yamada.example.co.jp ０３１２３４５ "
+          "です。")
 
 
 def questions() -> list[str]:

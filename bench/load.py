@@ -5,14 +5,14 @@ Against servers that are running (``make cluster`` or ``make run``):
     .venv/bin/python bench/load.py --url http://127.0.0.1:5005 --url http://127.0.0.1:5006 \\
         --users 10 --duration 30 [--conversations 500] [--pids 123,456 | discovers `rasa run` processes]
 
-Or start the cluster itself (PostgreSQL + Redis + action server + 1 or 2 Rasa servers, bot.ops.cluster)
+Or start the cluster itself (PostgreSQL + Redis + action server + 1 or 2 Rasa servers, devtools.cluster)
 and print the whole table for 1 and 2 Rasa processes at 1, 10 and 50 users:
 
     .venv/bin/python bench/load.py --start 1,2 --users 1,10,50 --duration 30
 
 Each user takes the next conversation from the QA files (../shared/eval/public_qa.yml and
 eval/madoguchi_qa.yml; multi-turn cases included), sends its turns one after the other with a new
-sender id, and checks the reply to the last turn with bot.qa.check. Senders are routed to one server
+sender id, and checks the reply to the last turn with devtools.qa.check. Senders are routed to one server
 each (crc32 of the sender modulo the number of URLs), as nginx's consistent hash does in deployment.
 The run stops at --duration seconds or --conversations conversations, whichever comes first.
 
@@ -38,7 +38,7 @@ import aiohttp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.qa import check, load_cases  # noqa: E402
+from devtools.qa import check, load_cases  # noqa: E402
 
 DEFAULT_CASES = [REPO.parent / "shared" / "eval" / "public_qa.yml", REPO / "eval" / "madoguchi_qa.yml"]
 
@@ -157,7 +157,8 @@ def summary(label: str, stats: Stats, elapsed: float, pids: dict[int, str]) -> d
 def print_row(row: dict) -> None:
     rss = ", ".join(f"{k} {v} MiB" for k, v in row["rss_mib"].items())
     print(f"| {row['setup']} | {row['msg_per_s']} | {row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | "
-          f"{row['errors']} | {row['correct']} ({row['correct_share']:.0%}) | {row['messages']} in {row['seconds']} s | "
+          f"{row['errors']} | {row['correct']} ({row['correct_share']:.0%}) | {row['messages']} in {row['seconds']} s |"
+          " "
           f"{rss} |", flush=True)
 
 
@@ -174,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of 1-user load before each run, not counted")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-message timeout in seconds")
     parser.add_argument("--cases", action="append", type=Path, help="QA files (default: public + madoguchi)")
-    parser.add_argument("--pids", default="", help="comma-separated server PIDs to report memory of (default: discover)")
+    parser.add_argument("--pids", default="",
+                        help="comma-separated server PIDs to report memory of (default: discover)")
     parser.add_argument("--start", default="", help="start the cluster with these Rasa process counts, e.g. 1,2")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.start:
         import tempfile
 
-        from bot.ops.cluster import Cluster
+        from devtools.cluster import Cluster
 
         for replicas in [int(n) for n in args.start.split(",") if n.strip()]:
             cluster = Cluster(Path(tempfile.mkdtemp(prefix="madoguchi-load-")), replicas=replicas)

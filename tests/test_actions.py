@@ -2,7 +2,6 @@
 CollectingDispatcher, the database found through MADOGUCHI_DB_URL (nothing mocked)."""
 from __future__ import annotations
 
-import re
 import logging
 import re
 import sqlite3
@@ -13,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionAnswer, ActionDefaultFallback
-from bot.dialogue.feedback import BUTTONS as FEEDBACK_BUTTONS
+from bot.dialogue.rating import BUTTONS as FEEDBACK_BUTTONS
 from bot.kb import db, loader
 from bot.kb.db import REPO_ROOT
 from bot.nlp.normalize import normalize
@@ -59,7 +58,8 @@ def make_tracker(text: str, intent: str, entities=(), slots: dict | None = None)
     found = []
     for entity, surface, value in entities:
         start = text.index(surface)
-        found.append({"entity": entity, "start": start, "end": start + len(surface), "value": value, "extractor": "KBEntityExtractor"})
+        found.append({"entity": entity, "start": start, "end": start + len(surface), "value": value,
+                      "extractor": "KBEntityExtractor"})
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 0.97},
@@ -107,7 +107,8 @@ def assert_polite(text: str) -> None:
         while previous != line:
             previous, line = line, _NOTE_RE.sub("", _QUOTE_RE.sub("「」", line))
         # a fragment ending in a quotation is an example (例：「…」), not a sentence of the bot
-        sentences += [p.strip().rstrip("）)") for p in re.split(r"[。?？!！]", line) if p.strip() and not p.strip().endswith("「」")]
+        sentences += [p.strip().rstrip("）)") for p in re.split(r"[。?？!！]", line)
+                      if p.strip() and not p.strip().endswith("「」")]
     impolite = [s for s in sentences if s and not _POLITE_END_RE.search(s)]
     assert not impolite, f"sentences without a polite ending {impolite} in:\n{text}"
 
@@ -128,7 +129,8 @@ def test_action_names_are_the_domain_entries():
 
 # -- ActionAnswer -------------------------------------------------------------------------------
 def test_presentation_answer_sets_context_and_a_follow_up_uses_it(kb_env):
-    tracker = make_tracker("墨田区の発表について教えてください", "ask_presentation", [("municipality", "墨田区", "墨田区")])
+    tracker = make_tracker("墨田区の発表について教えてください", "ask_presentation",
+                           [("municipality", "墨田区", "墨田区")])
     messages, events = run(ActionAnswer(), tracker)
     text = only_text(messages)
     assert "業務量調査" in text and "（出典：" in text
@@ -142,7 +144,8 @@ def test_presentation_answer_sets_context_and_a_follow_up_uses_it(kb_env):
     assert slots["presentation_id"] is not None and re.fullmatch(r"\d+-\d+", slots["presentation_id"])
     assert slots["municipality_code"] is None
 
-    follow = make_tracker("今後はどうされるのですか", "ask_presentation", [("attribute", "今後", "plan")], slots=next_slots(tracker.slots, events))
+    follow = make_tracker("今後はどうされるのですか", "ask_presentation", [("attribute", "今後", "plan")],
+                          slots=next_slots(tracker.slots, events))
     messages, events2 = run(ActionAnswer(), follow)
     text = only_text(messages)
     assert "委託" in text or "RPA" in text, text
@@ -155,7 +158,8 @@ def test_follow_up_on_fujitsu_trial_site(kb_env):
     first = make_tracker("富士通の発表は", "ask_presentation", [("organization", "富士通", "富士通株式会社")])
     messages, events = run(ActionAnswer(), first)
     assert "保育所" in only_text(messages)
-    follow = make_tracker("どこで実証したのですか", "ask_presentation", [("attribute", "どこ", "where")], slots=next_slots(first.slots, events))
+    follow = make_tracker("どこで実証したのですか", "ask_presentation", [("attribute", "どこ", "where")],
+                          slots=next_slots(first.slots, events))
     messages, _ = run(ActionAnswer(), follow)
     assert "さいたま市" in only_text(messages)
 
@@ -170,7 +174,8 @@ def test_assembly_answer_sets_context_and_people_follow_up(kb_env):
     assert slots["subject_type"] == "assembly" and slots["assembly_number"] == "7"
     assert slots["presentation_id"] is None
 
-    follow = make_tracker("何名来ましたか", "ask_assembly", [("attribute", "何名", "people")], slots=next_slots(tracker.slots, events))
+    follow = make_tracker("何名来ましたか", "ask_assembly", [("attribute", "何名", "people")],
+                          slots=next_slots(tracker.slots, events))
     messages, _ = run(ActionAnswer(), follow)
     assert "192" in only_text(messages)
 
@@ -188,19 +193,22 @@ def test_assembly_question_after_a_presentation(kb_env):
 
 
 def test_municipality_answer_sets_code_slot(kb_env):
-    tracker = make_tracker("足立区の団体コードは", "ask_municipality", [("municipality", "足立区", "足立区"), ("attribute", "団体コード", "code")])
+    tracker = make_tracker("足立区の団体コードは", "ask_municipality",
+                           [("municipality", "足立区", "足立区"), ("attribute", "団体コード", "code")])
     messages, events = run(ActionAnswer(), tracker)
     assert "131211" in only_text(messages)
     slots = next_slots(tracker.slots, events)
     assert slots["subject_type"] == "municipality" and slots["municipality_code"] == "131211"
 
-    follow = make_tracker("何県ですか", "ask_municipality", [("attribute", "何県", "prefecture")], slots=next_slots(tracker.slots, events))
+    follow = make_tracker("何県ですか", "ask_municipality", [("attribute", "何県", "prefecture")],
+                          slots=next_slots(tracker.slots, events))
     messages, _ = run(ActionAnswer(), follow)
     assert "東京都" in only_text(messages)
 
 
 def test_ambiguous_municipality_sends_buttons_whose_payloads_resolve(kb_env, gazetteer):
-    tracker = make_tracker("府中市の団体コードを知りたい", "ask_municipality", [("municipality", "府中市", "府中市"), ("attribute", "団体コード", "code")])
+    tracker = make_tracker("府中市の団体コードを知りたい", "ask_municipality",
+                           [("municipality", "府中市", "府中市"), ("attribute", "団体コード", "code")])
     messages, events = run(ActionAnswer(), tracker)
     text = only_text(messages)
     assert_polite(text)
@@ -211,7 +219,8 @@ def test_ambiguous_municipality_sends_buttons_whose_payloads_resolve(kb_env, gaz
     assert next_slots(tracker.slots, events).get("municipality_code") is None
     codes = {}
     for button in buttons:
-        chosen = parsed_tracker(gazetteer, button["payload"], "ask_municipality", slots=next_slots(tracker.slots, events))
+        chosen = parsed_tracker(gazetteer, button["payload"], "ask_municipality",
+                                slots=next_slots(tracker.slots, events))
         answer_messages, answer_events = run(ActionAnswer(), chosen)
         assert answer_messages[0]["buttons"] == list(FEEDBACK_BUTTONS)
         codes[button["title"]] = next_slots(chosen.slots, answer_events)["municipality_code"]
@@ -220,7 +229,9 @@ def test_ambiguous_municipality_sends_buttons_whose_payloads_resolve(kb_env, gaz
 
 
 def test_unknown_assembly_via_action(kb_env):
-    tracker = make_tracker("第3回総会の会場はどこでしたか", "ask_assembly", [("assembly_number", "第3回", "3"), ("attribute", "会場", "where"), ("attribute", "どこ", "where")])
+    tracker = make_tracker("第3回総会の会場はどこでしたか", "ask_assembly",
+                           [("assembly_number", "第3回", "3"), ("attribute", "会場", "where"),
+                            ("attribute", "どこ", "where")])
     messages, events = run(ActionAnswer(), tracker)
     text = only_text(messages)
     assert "第3回" in text and "ありません" in text
@@ -231,7 +242,8 @@ def test_unknown_assembly_via_action(kb_env):
 
 @pytest.mark.parametrize("bad_slot", ["abc", "", "7.5"])
 def test_unparseable_context_slots_are_ignored(kb_env, bad_slot):
-    tracker = make_tracker("会場はどこですか", "ask_assembly", [("attribute", "会場", "where")], slots={"assembly_number": bad_slot, "presentation_id": bad_slot})
+    tracker = make_tracker("会場はどこですか", "ask_assembly", [("attribute", "会場", "where")],
+                           slots={"assembly_number": bad_slot, "presentation_id": bad_slot})
     messages, _ = run(ActionAnswer(), tracker)
     assert "天空劇場" in only_text(messages)
 
@@ -241,7 +253,8 @@ def test_slot_values_from_rasa_are_strings(kb_env):
     first = make_tracker("京都府の発表", "ask_presentation", [("municipality", "京都府", "京都府")])
     _, events = run(ActionAnswer(), first)
     slots = next_slots(first.slots, events)
-    follow = make_tracker("話したのはどなたですか", "ask_presentation", [("attribute", "どなた", "speaker")], slots=slots)
+    follow = make_tracker("話したのはどなたですか", "ask_presentation", [("attribute", "どなた", "speaker")],
+                          slots=slots)
     messages, _ = run(ActionAnswer(), follow)
     assert "原田" in only_text(messages)
     assert all(v is None or isinstance(v, str) for v in slots.values())
@@ -268,7 +281,8 @@ def test_broken_database_gives_a_polite_apology(tmp_path, monkeypatch, caplog, m
     db.dispose_all()
     try:
         text_asked = "第7回総会の会場はどこですか"
-        tracker = make_tracker(text_asked, "ask_assembly", [("assembly_number", "第7回", "7"), ("attribute", "会場", "where")])
+        tracker = make_tracker(text_asked, "ask_assembly",
+                               [("assembly_number", "第7回", "7"), ("attribute", "会場", "where")])
         with caplog.at_level(logging.ERROR):
             messages, events = run(ActionAnswer(), tracker)
     finally:
@@ -317,8 +331,10 @@ def test_fallback_needs_no_database(tmp_path, monkeypatch):
 def test_an_answer_stores_only_the_context_slots_that_change(kb_env):
     # every event is written to the tracker store on each turn: a follow-up on the same presentation
     # changes no context slot, so it sets none (but still marks the turn as answered)
-    first = make_tracker("墨田区の発表について教えてください", "ask_presentation", [("municipality", "墨田区", "墨田区")])
+    first = make_tracker("墨田区の発表について教えてください", "ask_presentation",
+                         [("municipality", "墨田区", "墨田区")])
     _, events = run(ActionAnswer(), first)
-    follow = make_tracker("今後はどうされるのですか", "ask_presentation", [("attribute", "今後", "plan")], slots=next_slots(first.slots, events))
+    follow = make_tracker("今後はどうされるのですか", "ask_presentation", [("attribute", "今後", "plan")],
+                          slots=next_slots(first.slots, events))
     _, events2 = run(ActionAnswer(), follow)
     assert set(slots_set(events2)) == {"answer_source"}

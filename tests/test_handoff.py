@@ -8,14 +8,14 @@ import uuid
 
 import pytest
 import yaml
+from fakes import RecordingApi
+from servers import running_stack
 
-from bot.channels import staff_slack
 from bot.dialogue import handoff
 from bot.kb import contacts
 from bot.kb.db import open_session
 from bot.kb.loader import load
-from fakes import RecordingApi
-from servers import running_stack
+from bot.outbound import handoff_slack
 
 pytestmark = pytest.mark.e2e
 
@@ -83,18 +83,19 @@ def test_slack_post_is_masked_and_failures_are_reported():
     try:
         env = {"MADOGUCHI_HANDOFF_SLACK_TOKEN": SLACK_TOKEN, "MADOGUCHI_HANDOFF_SLACK_CHANNEL": SLACK_CHANNEL,
                "SLACK_API_BASE": fake.base}
-        assert asyncio.run(staff_slack.post_transcript("利用者: 電話は090-1234-5678", env))
+        assert asyncio.run(handoff_slack.post_transcript("利用者: 電話は090-1234-5678", env))
         (call,) = fake.requests
         assert call["path"] == "/api/chat.postMessage" and call["headers"]["Authorization"] == f"Bearer {SLACK_TOKEN}"
         assert call["body"] == {"channel": SLACK_CHANNEL, "text": "利用者: 電話は［電話番号］"}
-        assert not asyncio.run(staff_slack.post_transcript("x", {}))  # not configured: nothing sent
+        assert not asyncio.run(handoff_slack.post_transcript("x", {}))  # not configured: nothing sent
         assert len(fake.requests) == 1
     finally:
         fake.stop()
     refused = FakeSlackApi(ok=False)
     try:
-        env = {"MADOGUCHI_HANDOFF_SLACK_TOKEN": "t", "MADOGUCHI_HANDOFF_SLACK_CHANNEL": "c", "SLACK_API_BASE": refused.base}
-        assert not asyncio.run(staff_slack.post_transcript("x", env))
+        env = {"MADOGUCHI_HANDOFF_SLACK_TOKEN": "t", "MADOGUCHI_HANDOFF_SLACK_CHANNEL": "c",
+               "SLACK_API_BASE": refused.base}
+        assert not asyncio.run(handoff_slack.post_transcript("x", env))
     finally:
         refused.stop()
 

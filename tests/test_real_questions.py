@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
-from bot.qa import check, load_cases
 from servers import REPO, running_stack
+
+from devtools.qa import check, load_cases
 
 PUBLIC_REAL = load_cases(REPO.parent / "shared" / "eval" / "public_real_questions.yml")
 NOT_RECORDED = "記載がありません"

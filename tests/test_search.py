@@ -1,4 +1,4 @@
-"""Staff look-up (bot.kb.search) over the sample FAQ and the shipped presentations: ranking, the
+"""Staff look-up (bot.search) over the sample FAQ and the shipped presentations: ranking, the
 団体コード filter, odd queries, the analyzer (the bot's own GiNZA/Sudachi tokenization) and the
 per-database index cache. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.kb import search as kb_search
 from bot.kb.db import open_session
 from bot.kb.faq import read_faq, upsert_faq
 from bot.kb.models import FaqEntry, LocalGovernment
-from bot.kb.search import Hit, InvalidLgCode, SearchIndex, query_terms
+from bot.search import analyzer as search_analyzer
+from bot.search import index as search_index
+from bot.search.analyzer import query_terms
+from bot.search.index import Hit, InvalidLgCode, SearchIndex
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "kb" / "faq" / "sample_faq.csv"
 BACKENDS = [
@@ -37,7 +39,7 @@ def search_db_url(request, databases):
     url = databases.new_loaded(request.param)
     add_sample(url)
     yield url
-    kb_search.invalidate(url)
+    search_index.invalidate(url)
     databases.drop(url)
 
 
@@ -133,13 +135,14 @@ def test_a_very_long_query_is_answered(index):
 
 
 def test_unrelated_query_returns_nothing(index):
-    assert index.search("量子コンピューターでラーメンを茹でる") == [] or all(h.score < 5 for h in index.search("量子コンピューターでラーメンを茹でる"))
+    assert index.search("量子コンピューターでラーメンを茹でる") == [] or all(
+        h.score < 5 for h in index.search("量子コンピューターでラーメンを茹でる"))
 
 
 def test_limit(index):
     assert len(index.search("申請", limit=1)) == 1
     assert index.search("申請", limit=0) == []
-    assert len(index.search("申請", limit=1_000)) <= kb_search.MAX_LIMIT
+    assert len(index.search("申請", limit=1_000)) <= search_index.MAX_LIMIT
 
 
 @pytest.mark.parametrize("code", ["131212", "abc", "1312111", "１３１２１２"])
@@ -150,7 +153,8 @@ def test_invalid_lg_code_is_refused_in_japanese(index, code):
 
 
 def test_lg_code_variants(index):
-    assert index.search("保育園", lg_code="11100") == index.search("保育園", lg_code=SAITAMA)  # 5 digits: check digit added
+    # 5 digits: check digit added
+    assert index.search("保育園", lg_code="11100") == index.search("保育園", lg_code=SAITAMA)
     assert index.search("保育園", lg_code="１１１００７") == index.search("保育園", lg_code=SAITAMA)
     only_shared = index.search("保育園", lg_code="011002", limit=50)  # a real code with no entries of its own
     assert {h.lg_code for h in only_shared} <= {None}
@@ -175,11 +179,12 @@ def test_query_terms_drop_particles_and_use_normalized_forms():
 def test_tokenization_matches_the_bots_ginza_pipeline():
     import spacy
 
-    from bot.nlp.components import GinzaNLP
+    from bot.nlp.components.language import GinzaNLP
 
     nlp = spacy.load("ja_ginza", exclude=GinzaNLP.get_default_config()["exclude"])  # exactly what the bot loads
-    tokenizer = kb_search.ANALYZER._tokenizer()
-    for text in ["住民票の写しはどこで取れますか", "保育所の入所選考をAIで", "国民健康保険に加入したい", "マイナンバーカードの暗証番号"]:
+    tokenizer = search_analyzer.ANALYZER._tokenizer()
+    for text in ["住民票の写しはどこで取れますか", "保育所の入所選考をAIで", "国民健康保険に加入したい",
+                 "マイナンバーカードの暗証番号"]:
         ours = [(m.surface(), m.normalized_form()) for m in tokenizer.tokenize(text)]
         bots = [(t.text, t.norm_) for t in nlp(text)]
         assert ours == bots
@@ -192,9 +197,9 @@ def test_cached_index_follows_the_data(db_url, tmp_path, shipped_kb_dir):
 
     load(shipped_kb_dir, url=db_url)
     add_sample(db_url)
-    first = kb_search.index_for(db_url)
-    assert kb_search.index_for(db_url) is first
-    assert kb_search.search("ドローン", url=db_url) == []
+    first = search_index.index_for(db_url)
+    assert search_index.index_for(db_url) is first
+    assert search_index.search("ドローン", url=db_url) == []
     path = tmp_path / "new.csv"
     path.write_text(
         "全国地方公共団体コード,分類,質問,回答\n131211,窓口業務,ドローンの飛行許可はどこに申請しますか,空港周辺などは国への申請が必要です。\n",
@@ -203,20 +208,39 @@ def test_cached_index_follows_the_data(db_url, tmp_path, shipped_kb_dir):
     with open_session(db_url) as session:
         upsert_faq(session, read_faq(path, {ADACHI}))
         session.commit()
-    rebuilt = kb_search.index_for(db_url, check_interval=0)
+    rebuilt = search_index.index_for(db_url, check_interval=0)
     assert rebuilt is not first
-    hits = kb_search.search("ドローン", lg_code=ADACHI, url=db_url)
+    hits = search_index.search("ドローン", lg_code=ADACHI, url=db_url)
     assert hits and hits[0].title.startswith("ドローン")
-    assert kb_search.index_for(db_url, check_interval=0) is rebuilt  # unchanged data: no rebuild
-    kb_search.invalidate(db_url)
-    assert kb_search.index_for(db_url) is not rebuilt
-    kb_search.invalidate(db_url)
+    assert search_index.index_for(db_url, check_interval=0) is rebuilt  # unchanged data: no rebuild
+    search_index.invalidate(db_url)
+    assert search_index.index_for(db_url) is not rebuilt
+    search_index.invalidate(db_url)
+
+
+def test_an_edit_of_the_same_length_is_found_on_every_backend(db_url, tmp_path, shipped_kb_dir):
+    """A published edit that swaps one kanji for another keeps every byte count: the knowledge-base
+    version the loader writes is what tells the running guide's index that the data changed."""
+    from bot.kb.loader import load, load_files
+
+    load(shipped_kb_dir, url=db_url)
+    path = tmp_path / "faq.csv"
+    row = "全国地方公共団体コード,分類,質問,回答\n131211,窓口業務,ドローン配送の説明会はいつですか,{}曜日に開きます。\n"
+    path.write_text(row.format("月"), encoding="utf-8")
+    load_files([path], url=db_url)
+    first = search_index.search("ドローン配送", url=db_url)
+    assert first and first[0].text == "月曜日に開きます。"
+    path.write_text(row.format("火"), encoding="utf-8")  # 月 and 火: three bytes each in UTF-8
+    load_files([path], url=db_url)
+    hits = search_index.index_for(db_url, check_interval=0).search("ドローン配送")
+    assert hits and hits[0].text == "火曜日に開きます。"
+    search_index.invalidate(db_url)
 
 
 def test_empty_knowledge_base_searches_fine(db_url):
     from bot.kb.db import create_schema, get_engine
 
     create_schema(get_engine(db_url))
-    assert kb_search.search("住民票", url=db_url) == []
-    assert kb_search.search("住民票", lg_code=ADACHI, url=db_url) == []
-    kb_search.invalidate(db_url)
+    assert search_index.search("住民票", url=db_url) == []
+    assert search_index.search("住民票", lg_code=ADACHI, url=db_url) == []
+    search_index.invalidate(db_url)

@@ -1,4 +1,4 @@
-"""bot.web_server: serves web/ only, with the right content types, and nothing outside it."""
+"""devtools.web_server: serves web/ only, with the right content types, and nothing outside it."""
 from __future__ import annotations
 
 import json
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.web_server import WEB_ROOT, demo_url, resolve, serve
+from devtools.web_server import WEB_ROOT, demo_url, resolve, serve
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,12 +105,13 @@ def test_demo_url_names_the_rasa_server_only_when_it_is_not_the_default():
 
 def test_the_command_prints_the_demo_url_and_serves(tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.web_server", "--port", "0", "--rasa", "http://127.0.0.1:5999", "--quiet"],
+        [sys.executable, "-m", "devtools.web_server", "--port", "0", "--rasa", "http://127.0.0.1:5999", "--quiet"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
         line = proc.stdout.readline()
-        match = re.match(r"Madoguchi: web chat demo on (http://localhost:(\d+)/\?rasa=http://127\.0\.0\.1:5999)$", line.strip())
+        match = re.match(r"Madoguchi: web chat demo on (http://localhost:(\d+)/\?rasa=http://127\.0\.0\.1:5999)$",
+                         line.strip())
         assert match, line
         status, _, body = fetch(f"http://127.0.0.1:{match.group(2)}/")
         assert status == 200 and b"madoguchi-widget.js" in body
@@ -121,7 +122,8 @@ def test_the_command_prints_the_demo_url_and_serves(tmp_path):
 
 def test_the_vendored_socket_io_is_the_pinned_version():
     pinned = json.loads((WEB_ROOT / "package.json").read_text())["dependencies"]["socket.io-client"]
-    locked = json.loads((WEB_ROOT / "package-lock.json").read_text())["packages"]["node_modules/socket.io-client"]["version"]
+    locked = json.loads((WEB_ROOT / "package-lock.json").read_text())["packages"]["node_modules/socket.io-client"]
+    locked = locked["version"]
     header = (WEB_ROOT / "vendor" / "socket.io.min.js").read_text(encoding="utf-8")[:200]
     assert pinned == locked
     assert f"Socket.IO v{locked}" in header and "MIT License" in header
@@ -142,7 +144,8 @@ def test_the_demo_page_embeds_the_widget_with_one_script_tag():
     scripts = [attrs for tag, attrs in parser.tags if tag == "script"]
     assert len(scripts) == 1 and scripts[0]["src"] == "madoguchi-widget.js" and scripts[0]["data-server"]
     links = [a.get("src") or a.get("href") or "" for _, a in parser.tags]
-    assert not [u for u in links if "//" in u and not u.startswith("#")], "the demo page must fetch nothing from elsewhere"
+    assert not [u for u in links if "//" in u and not u.startswith("#")], ("the demo page must fetch nothing from "
+                                                                           "elsewhere")
 
 
 @pytest.mark.parametrize("length", [300, 4000, 60_000])

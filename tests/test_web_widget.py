@@ -1,6 +1,6 @@
 """The web chat widget in a real headless Chromium, against the real Rasa server and its actions.
 
-The demo page is served by ``python -m bot.web_server`` (the command ``make run`` uses); the widget
+The demo page is served by ``python -m devtools.web_server`` (the command ``make run`` uses); the widget
 talks to Rasa's socket.io channel cross-origin, so Rasa runs with ``--cors <page origin>``. The test
 also starts Rasa with ``--enable-api`` (test only) to push a reply into the widget's conversation
 with ``trigger_intent`` — the one way to make the real bot answer with text it did not write itself
@@ -24,11 +24,11 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from chromium import MISSING, Chromium, find_chromium
+from servers import REPO, RasaStack, post_json
 
 from bot.channels.conversations import conversation_key
 from bot.kb.loader import load
-from chromium import MISSING, Chromium, find_chromium
-from servers import REPO, RasaStack, post_json
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +45,8 @@ window.__mg = {
   active: () => { const a = __mg.root().activeElement; return a ? (a.id || a.className || a.tagName) : null; },
   messages: () => [...__mg.q('#mg-log').children].map(n => ({
     who: n.classList.contains('mg-user') ? 'user' : 'bot',
-    text: [...n.childNodes].filter(c => !(c.classList && c.classList.contains('mg-sr'))).map(c => c.textContent).join(''),
+    text: [...n.childNodes].filter(c => !(c.classList && c.classList.contains('mg-sr')))
+      .map(c => c.textContent).join(''),
   })),
   quick: () => [...__mg.q('.mg-quick').querySelectorAll('button')].map(b => b.textContent),
   center: (el) => { const r = el.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; },
@@ -83,7 +84,7 @@ def servers(tmp_path_factory):
     load(url=db_url)
     stack = WidgetStack(workdir, db_url)
     web = subprocess.Popen(
-        [sys.executable, "-m", "bot.web_server", "--port", "0", "--rasa", stack.url, "--quiet"],
+        [sys.executable, "-m", "devtools.web_server", "--port", "0", "--rasa", stack.url, "--quiet"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -193,7 +194,8 @@ def _drive(b: Chromium, stack: RasaStack, page_url: str, out_dir) -> None:
     mut = b.evaluate("window.__mut")
     assert mut["removed"] == 0 and mut["other"] == 0, mut
     assert len(mut["added"]) == len(b.evaluate("__mg.messages()")) - 1  # all but the greeting
-    log_attrs = b.evaluate("({role: __mg.q('#mg-log').getAttribute('role'), live: __mg.q('#mg-log').getAttribute('aria-live'),"
+    log_attrs = b.evaluate("({role: __mg.q('#mg-log').getAttribute('role'), live: __mg.q('#mg-log')"
+                           ".getAttribute('aria-live'),"
                            " relevant: __mg.q('#mg-log').getAttribute('aria-relevant')})")
     assert log_attrs == {"role": "log", "live": "polite", "relevant": "additions"}
 

@@ -34,9 +34,11 @@ CHANNELS = (
         "bot.channels.resilient.SocketIOInput",
         "Web chat (socket.io)",
         settings=(("cors_allowed_origins", "MADOGUCHI_CORS"),),
-        static=(("user_message_evt", "user_uttered"), ("bot_message_evt", "bot_uttered"), ("session_persistence", True)),
+        static=(("user_message_evt", "user_uttered"), ("bot_message_evt", "bot_uttered"),
+                ("session_persistence", True)),
     ),
-    Channel("bot.channels.search.FaqSearchInput", "FAQ search (staff)", settings=(("token", "MADOGUCHI_SEARCH_TOKEN"),)),
+    Channel("bot.channels.faq_search.FaqSearchInput", "FAQ search (staff)",
+            settings=(("token", "MADOGUCHI_SEARCH_TOKEN"),)),
     Channel(
         "bot.channels.line.LineInput",
         "LINE",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bot.dialogue.query import Query
 from bot.dialogue.reply import Reply
-from bot.kb import search as kb_search
+from bot.search import index as search_index
 
 MIN_SCORE = 8.0
 UNKNOWN_WORD_PENALTY = 6.0
@@ -26,10 +26,10 @@ SUGGESTION_BUTTONS = {
 
 
 def open_answer(query: Query, lg_code: str | None = None, url: str | None = None) -> Reply | None:
-    index = kb_search.index_for(url)
+    index = search_index.index_for(url)
     try:
         hits = index.search(query.text, lg_code, 1)
-    except kb_search.InvalidLgCode:
+    except search_index.InvalidLgCode:
         hits = index.search(query.text, None, 1)
     if not hits or hits[0].score < MIN_SCORE + UNKNOWN_WORD_PENALTY * len(index.unknown_terms(query.text)):
         return None

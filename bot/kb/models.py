@@ -1,11 +1,20 @@
 """SQLAlchemy models of the knowledge base (see DESIGN.md, "Data model")."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, Time, UniqueConstraint
-from sqlalchemy.orm import declarative_base, relationship
-from sqlalchemy import Column
+from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy.orm import DeclarativeMeta, registry, relationship
 
-Base = declarative_base()
+# The declarative bases are spelled as classes (SQLAlchemy 1.4's form that mypy accepts as a base class;
+# what `declarative_base()` returns is only a variable to it). Each has a registry and metadata of its
+# own and the keyword constructor, exactly as `declarative_base()` made them.
+_kb_registry = registry()
+
+
+class Base(metaclass=DeclarativeMeta):
+    __abstract__ = True
+    registry = _kb_registry
+    metadata = _kb_registry.metadata
+    __init__ = _kb_registry.constructor
 
 
 class LocalGovernment(Base):
@@ -121,8 +130,10 @@ class Presentation(Base):
     speaker = Column(String(100), nullable=False, default="")
     speaker_title = Column(String(100), nullable=False, default="")
     assembly = relationship("Assembly", back_populates="presentations")
-    presenters = relationship("PresentationOrganization", cascade="all, delete-orphan", order_by="PresentationOrganization.id")
-    municipalities = relationship("PresentationMunicipality", cascade="all, delete-orphan", order_by="PresentationMunicipality.id")
+    presenters = relationship("PresentationOrganization", cascade="all, delete-orphan",
+                              order_by="PresentationOrganization.id")
+    municipalities = relationship("PresentationMunicipality", cascade="all, delete-orphan",
+                                  order_by="PresentationMunicipality.id")
     partners = relationship("PresentationPartner", cascade="all, delete-orphan", order_by="PresentationPartner.id")
     topics = relationship("PresentationTopic", cascade="all, delete-orphan", order_by="PresentationTopic.id")
     facts = relationship("PresentationFact", cascade="all, delete-orphan", order_by="PresentationFact.id")
@@ -204,29 +215,15 @@ class FaqEntry(Base):
     __table_args__ = (UniqueConstraint("lg_code", "question"),)
 
 
-# Operational data lives apart from the knowledge base: `kb build` drops and recreates Base's tables,
-# the staff's feedback must survive it. Same database (MADOGUCHI_DB_URL), separate metadata.
-FeedbackBase = declarative_base()
+# Bookkeeping, not knowledge: outside Base, so rebuilds and content checks ignore it.
+_meta_registry = registry()
 
 
-class Feedback(FeedbackBase):
-    """A 👍/👎 on one factual answer; texts are stored masked (bot.privacy.masking)."""
-
-    __tablename__ = "answer_feedback"
-    id = Column(Integer, primary_key=True)
-    sender_id = Column(String(255), nullable=False, index=True)
-    channel = Column(String(50), nullable=False, default="")
-    question = Column(Text, nullable=False, default="")
-    answer = Column(Text, nullable=False, default="")
-    intent = Column(String(100), nullable=False, default="")
-    confidence = Column(Float, nullable=True)
-    source = Column(String(500), nullable=False, default="")
-    rating = Column(String(4), nullable=False)  # "good" | "bad"
-    comment = Column(Text, nullable=False, default="")
-    created_at = Column(Float, nullable=False, index=True)  # UNIX time, like Rasa's events.timestamp
-
-
-MetaBase = declarative_base()  # bookkeeping, not knowledge: outside Base, so rebuilds and content checks ignore it
+class MetaBase(metaclass=DeclarativeMeta):
+    __abstract__ = True
+    registry = _meta_registry
+    metadata = _meta_registry.metadata
+    __init__ = _meta_registry.constructor
 
 
 class KBVersion(MetaBase):
@@ -240,7 +237,14 @@ class KBVersion(MetaBase):
 # The staff desk (bot/staff): accounts, their sessions and the audit log. Operational data like the
 # feedback: same database, its own metadata, so `kb build` (which drops and recreates Base's tables)
 # never touches them. Only bot/kb/staff.py reads or writes them.
-StaffBase = declarative_base()
+_staff_registry = registry()
+
+
+class StaffBase(metaclass=DeclarativeMeta):
+    __abstract__ = True
+    registry = _staff_registry
+    metadata = _staff_registry.metadata
+    __init__ = _staff_registry.constructor
 
 
 class StaffAccount(StaffBase):

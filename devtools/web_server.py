@@ -1,6 +1,6 @@
 """A small static file server for the web chat widget and its demo page (files under web/ only).
 
-    python -m bot.web_server --port 8080 --rasa http://localhost:5005
+    python -m devtools.web_server --port 8080 --rasa http://localhost:5005
 
 serves ``web/`` as it is (nothing is rewritten or injected) and prints the demo page's address. The
 demo page embeds the widget with ``data-server="http://localhost:5005"``; when ``--rasa`` names
@@ -150,7 +150,8 @@ def serve(host: str = "127.0.0.1", port: int = 8080, root: Path = WEB_ROOT, quie
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.web_server", description="web/ のチャット部品とデモページを配信します")
+    parser = argparse.ArgumentParser(prog="python -m devtools.web_server",
+                                     description="web/ のチャット部品とデモページを配信します")
     parser.add_argument("--host", default="127.0.0.1", help="待ち受けるアドレス (既定 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--rasa", default=DEFAULT_RASA, help="デモページのチャットがつなぐ Rasa サーバー")

@@ -2,7 +2,7 @@
 
     curl 'localhost:5005/webhooks/faq_search/search?q=住民票の写し&lg_code=131211&limit=5'
 
-Ranks FAQ entries and presentation passages (bot.kb.search, BM25 over the bot's Japanese analyzer).
+Ranks FAQ entries and presentation passages (bot.search, BM25 over the bot's Japanese analyzer).
 When MADOGUCHI_SEARCH_TOKEN is set, requests must send ``Authorization: Bearer <token>``.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import guard
-from bot.kb import search as kb_search
+from bot.search import index as search_index
 
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
 MAX_QUERY_CHARS = 1000
@@ -47,8 +47,8 @@ def _parameters(request: Request) -> tuple[str, Optional[str], int]:
         limit = int(limit)
     if not isinstance(limit, int) or isinstance(limit, bool):
         raise guard.Refused(400, "limit は整数で指定してください")
-    if not 1 <= limit <= kb_search.MAX_LIMIT:
-        raise guard.Refused(400, f"limit は 1 から {kb_search.MAX_LIMIT} までです")
+    if not 1 <= limit <= search_index.MAX_LIMIT:
+        raise guard.Refused(400, f"limit は 1 から {search_index.MAX_LIMIT} までです")
     return query, lg_code, limit
 
 
@@ -81,9 +81,10 @@ class FaqSearchInput(InputChannel):
                 return guard.refusal_response(refused)
             loop = asyncio.get_running_loop()
             try:  # the first call builds the index: keep it off the event loop
-                hits = await loop.run_in_executor(None, functools.partial(kb_search.search, query, lg_code, limit))
-            except kb_search.InvalidLgCode as exc:
+                hits = await loop.run_in_executor(None, functools.partial(search_index.search, query, lg_code, limit))
+            except search_index.InvalidLgCode as exc:
                 return guard.error_response(str(exc))
-            return response.json({"query": query, "lg_code": lg_code, "hits": [h.to_dict() for h in hits]}, dumps=_dumps)
+            return response.json({"query": query, "lg_code": lg_code, "hits": [h.to_dict() for h in hits]},
+                                 dumps=_dumps)
 
         return bp

@@ -22,7 +22,8 @@ DEFAULT_API_BASE = "https://slack.com/api"
 
 def configured(env: Mapping[str, str] | None = None) -> bool:
     env = os.environ if env is None else env
-    return bool((env.get("MADOGUCHI_HANDOFF_SLACK_TOKEN") or "").strip() and (env.get("MADOGUCHI_HANDOFF_SLACK_CHANNEL") or "").strip())
+    return bool((env.get("MADOGUCHI_HANDOFF_SLACK_TOKEN") or "").strip()
+                and (env.get("MADOGUCHI_HANDOFF_SLACK_CHANNEL") or "").strip())
 
 
 async def post_transcript(text: str, env: Mapping[str, str] | None = None, timeout: float = 10.0) -> bool:
@@ -41,6 +42,7 @@ async def post_transcript(text: str, env: Mapping[str, str] | None = None, timeo
         logger.warning("hand-off transcript not posted to Slack: %s", type(exc).__name__)
         return False
     if not (isinstance(body, dict) and body.get("ok")):
-        logger.warning("hand-off transcript refused by Slack: %s", (body or {}).get("error") if isinstance(body, dict) else "?")
+        logger.warning("hand-off transcript refused by Slack: %s",
+                       (body or {}).get("error") if isinstance(body, dict) else "?")
         return False
     return True

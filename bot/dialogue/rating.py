@@ -10,9 +10,11 @@ GOOD, BAD = "/feedback_good", "/feedback_bad"
 BUTTONS = ({"title": "👍 役に立った", "payload": GOOD}, {"title": "👎 違っていた", "payload": BAD})
 FEEDBACK_INTENTS = ("feedback_good", "feedback_bad")
 # Actions that answer with bot/dialogue/answer.py (action_default_fallback is Rasa's core fallback)
-ANSWERING_ACTIONS = ("action_answer", "action_default_fallback", "action_out_of_scope", "action_help", "action_feedback")
+ANSWERING_ACTIONS = ("action_answer", "action_default_fallback", "action_out_of_scope", "action_help",
+                     "action_feedback")
 THANKS_GOOD = "ご評価ありがとうございます。今後の改善に役立てます。"
-ASK_WHAT_WAS_WRONG = "ご指摘ありがとうございます。どの点が違っていましたか？（任意）\nお書きいただいた内容は担当者が確認します。お名前や電話番号などの個人情報は書かないでください。"
+ASK_WHAT_WAS_WRONG = ("ご指摘ありがとうございます。どの点が違っていましたか？（任意）"
+                      "\nお書きいただいた内容は担当者が確認します。お名前や電話番号などの個人情報は書かないでください。")
 THANKS_COMMENT = "ご意見ありがとうございました。担当者が確認し、今後の改善に役立てます。ほかにもご質問があればどうぞ。"
 NOTHING_TO_RATE = "ご評価ありがとうございます。評価できる直前の回答が見つかりませんでした。ご質問があればどうぞ。"
 

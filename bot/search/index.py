@@ -7,7 +7,7 @@ multiplied by its weight before saturation):
 - Presentation passage: 題目, presenting organizations and 話題 ×2; 概要, 事実, 連携先 and the
   related municipalities ×1.
 
-Terms come from the analyzer the bot itself uses: the text is normalized with
+Terms come from :mod:`bot.search.analyzer`, the analyzer the bot itself uses: the text is normalized with
 :func:`bot.nlp.normalize.normalize`, tokenized by Sudachi in split mode C (the mode and dictionary of
 GiNZA's tokenizer, ``sudachipy.Dictionary().create(SplitMode.C)``, without loading the spaCy model)
 and each token is reduced to its ``normalized_form`` (取れ → 取れる), then folded with
@@ -34,43 +34,24 @@ an index at once.
 """
 from __future__ import annotations
 
-import operator
-import os
-import re
 import threading
 import time
-import unicodedata
 from dataclasses import asdict, dataclass, replace
-from functools import reduce
 
 import numpy as np
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.kb import models as m
 from bot.kb.codes import code_problem, complete
-from bot.kb.db import sqlite_file
-from bot.nlp.normalize import MAX_CHARS, fold, normalize
+from bot.kb.search_source import content_signature, file_signature, read_documents, signature
+from bot.search.analyzer import ANALYZER, query_terms
 
 K1 = 1.2
 B = 0.75
 QUESTION_WEIGHT = 2.0  # 質問, 質問_別表現, presentation title / presenters / topics
 LABEL_WEIGHT = 1.0  # 分類, municipality name
 BODY_WEIGHT = 1.0  # 回答, 担当部署, presentation summary / facts
-SUBWORD_WEIGHT = 0.5  # split-mode-A parts of a compound
-DROPPED_POS = frozenset({"助詞", "助動詞", "補助記号", "空白", "接頭辞", "代名詞"})
-# Very frequent, content-free verbs and nouns (normalized forms).
-# Grammar and the wording of a request (「教えてください」「知りたい」) match every FAQ title alike.
-STOP_TERMS = frozenset({
-    "為る", "有る", "居る", "成る", "出来る", "下さる", "致す", "御座る", "頂く", "事", "物", "様", "等",
-    "教える", "知る", "分かる", "伺う", "願う", "尋ねる", "欲しい",
-})
 KIND_FAQ, KIND_PRESENTATION = "faq", "presentation"
 MAX_LIMIT = 100
-_CHUNK = MAX_CHARS - 100  # normalize() cuts at MAX_CHARS; documents are fed to it in smaller pieces
-_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])")
-_CACHE_LIMIT = 200_000
-_MISSING = object()
 
 
 class InvalidLgCode(ValueError):
@@ -94,152 +75,6 @@ class Hit:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-# -- analyzer ------------------------------------------------------------------------------------
-
-class _Analyzer:
-    """Sudachi (GiNZA's dictionary, split mode C), loaded lazily once per process; one tokenizer per thread."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._dictionary = None
-        self._drop = None
-        self._modes = None
-        self._local = threading.local()
-        self._forms: dict[str, str | None] = {}  # normalized form -> term (words repeat: Zipf)
-        self._parts: dict[tuple, tuple[tuple[str, float], ...]] = {}  # (word id, surface) -> sub-terms
-
-    def _tokenizer(self):
-        tok = getattr(self._local, "tokenizer", None)
-        if tok is None:
-            from sudachipy import dictionary, tokenizer
-
-            with self._lock:
-                if self._dictionary is None:
-                    self._dictionary = dictionary.Dictionary()
-                    self._drop = self._dictionary.pos_matcher(lambda pos: pos[0] in DROPPED_POS)
-                    self._modes = (tokenizer.Tokenizer.SplitMode.C, tokenizer.Tokenizer.SplitMode.A)
-            tok = self._local.tokenizer = self._dictionary.create(self._modes[0])
-        return tok
-
-    def terms(self, text: str) -> list[tuple[str, float]]:
-        """(term, weight) for every content token of ``text``, in order; weight 1 or SUBWORD_WEIGHT."""
-        if not text:
-            return []
-        tok = self._tokenizer()
-        drop, mode_a, forms, parts = self._drop, self._modes[1], self._forms, self._parts
-        if len(forms) > _CACHE_LIMIT or len(parts) > _CACHE_LIMIT:
-            forms.clear()
-            parts.clear()
-        out: list[tuple[str, float]] = []
-        for chunk in _chunks(text):
-            chunk = normalize(chunk)
-            if not chunk:
-                continue
-            for morpheme in tok.tokenize(chunk):
-                if drop(morpheme):
-                    continue
-                term = self._term_of(morpheme.normalized_form())
-                if term is None:
-                    continue
-                out.append((term, 1.0))
-                if len(morpheme) >= 3:  # a compound of mode C: add its mode-A parts (len() counts characters)
-                    key = (morpheme.word_id(), morpheme.surface())
-                    subs = parts.get(key)
-                    if subs is None:
-                        subs = parts[key] = self._subterms(morpheme, term, mode_a, drop)
-                    out.extend(subs)
-        return out
-
-    def spans(self, text: str, wanted: set[str] | frozenset[str]) -> list[tuple[int, int]]:
-        """(start, end) offsets in ``text`` of its words whose term (or, for a compound, a part's term) is in
-        ``wanted``: what a query matched, for highlighting. The text is tokenized as it is (Sudachi's offsets
-        are the original's; its own input normalization covers width and case), without normalize()."""
-        if not text or not wanted:
-            return []
-        tok = self._tokenizer()
-        drop, mode_a = self._drop, self._modes[1]
-        out: list[tuple[int, int]] = []
-        offset = 0
-        for chunk in _chunks(text):
-            for morpheme in tok.tokenize(chunk):
-                if drop(morpheme):
-                    continue
-                term = self._term_of(morpheme.normalized_form())
-                if term in wanted:
-                    out.append((offset + morpheme.begin(), offset + morpheme.end()))
-                elif len(morpheme) >= 3:
-                    for piece in morpheme.split(mode_a):
-                        if not drop(piece) and _term(piece.normalized_form()) in wanted:
-                            out.append((offset + piece.begin(), offset + piece.end()))
-            offset += len(chunk)
-        return out
-
-    def _term_of(self, form: str) -> str | None:
-        """The index term of a normalized form, cached (words repeat: Zipf)."""
-        term = self._forms.get(form, _MISSING)
-        if term is _MISSING:
-            term = self._forms[form] = _term(form)
-        return term
-
-    @staticmethod
-    def _subterms(morpheme, term: str, mode_a, drop) -> tuple[tuple[str, float], ...]:
-        pieces = morpheme.split(mode_a)
-        if len(pieces) < 2:
-            return ()
-        out = []
-        for piece in pieces:
-            sub = None if drop(piece) else _term(piece.normalized_form())
-            if sub is not None and len(sub) >= 2 and sub != term:
-                out.append((sub, SUBWORD_WEIGHT))
-        return tuple(out)
-
-
-def _term(form: str) -> str | None:
-    term = fold(form)  # katakana → hiragana, ASCII lower-case: ゴミ = ごみ, AI = ai
-    if term in STOP_TERMS or not any(unicodedata.category(ch)[0] in "LN" for ch in term):
-        return None
-    return term
-
-
-def _chunks(text: str):
-    """Pieces of at most _CHUNK characters, cut at sentence ends where possible."""
-    if len(text) <= _CHUNK:
-        yield text
-        return
-    piece = ""
-    for sentence in _SENTENCE_END.split(text):
-        while len(sentence) > _CHUNK:
-            if piece:
-                yield piece
-                piece = ""
-            yield sentence[:_CHUNK]
-            sentence = sentence[_CHUNK:]
-        if len(piece) + len(sentence) > _CHUNK:
-            yield piece
-            piece = ""
-        piece += sentence
-    if piece:
-        yield piece
-
-
-ANALYZER = _Analyzer()
-
-
-def query_terms(text: str) -> dict[str, float]:
-    """The distinct terms of a query with their weights (what the index is searched for)."""
-    out: dict[str, float] = {}
-    for term, weight in ANALYZER.terms(text if isinstance(text, str) else str(text or "")):
-        if weight > out.get(term, 0.0):
-            out[term] = weight
-    return out
-
-
-def matched_spans(text: str, query: str) -> list[tuple[int, int]]:
-    """Where in ``text`` the words of ``query`` occur as the index sees them (取る matches 取り, ゴミ
-    matches ごみ, 健康保険 the parts of 国民健康保険): (start, end) offsets, in order, for highlighting."""
-    return ANALYZER.spans(text if isinstance(text, str) else str(text or ""), frozenset(query_terms(query)))
 
 
 # -- the index -----------------------------------------------------------------------------------
@@ -288,29 +123,11 @@ class SearchIndex:
     # -- building --------------------------------------------------------------------------------
     @classmethod
     def build(cls, session: Session) -> "SearchIndex":
-        return cls.from_data(cls.read(session))
-
-    @staticmethod
-    def read(session: Session) -> tuple:
-        """Everything the index is made of, read in a few queries (the caller can then end its transaction
-        before the analysis, which takes seconds: a SQLite writer waits for readers to finish)."""
-        from bot.kb.queries import all_assemblies
-
-        rows = session.execute(
-            select(m.FaqEntry.id, m.FaqEntry.lg_code, m.FaqEntry.category, m.FaqEntry.question, m.FaqEntry.alternatives,
-                   m.FaqEntry.answer, m.FaqEntry.department, m.FaqEntry.phone, m.FaqEntry.url, m.FaqEntry.checked_on,
-                   m.FaqEntry.source).order_by(m.FaqEntry.id)
-        ).all()
-        codes = sorted({r.lg_code for r in rows if r.lg_code})
-        names: dict[str, str] = {}
-        lg = m.LocalGovernment
-        for start in range(0, len(codes), 500):
-            names.update(session.execute(select(lg.code, lg.name).where(lg.code.in_(codes[start:start + 500]))).all())
-        return rows, names, all_assemblies(session)
+        return cls.from_data(read_documents(session))
 
     @classmethod
     def from_data(cls, data: tuple) -> "SearchIndex":
-        """The index of what :meth:`read` returned (no database access)."""
+        """The index of what :func:`bot.kb.search_source.read_documents` returned (no database access)."""
         rows, names, assemblies = data
         memo: dict[str, list[tuple[str, float]]] = {}
 
@@ -422,66 +239,6 @@ _cache: dict[str, _Cached] = {}
 _cache_lock = threading.Lock()
 
 
-def _file_signature(url) -> tuple | None:
-    """Size and modification time of a SQLite database file and its WAL file (None if not a file)."""
-    database = sqlite_file(url)
-    if not database or database.startswith("file:"):
-        return None
-    out: list = ["file"]
-    for path in (database, database + "-wal"):
-        try:
-            st = os.stat(path)
-            out += [st.st_size, st.st_mtime_ns]
-        except FileNotFoundError:
-            out += [None, None]
-    return tuple(out)
-
-
-def signature(session: Session) -> tuple:
-    """Cheap fingerprint of the indexed data; it changes when the data changes.
-
-    SQLite file: size and modification time of the database file and its WAL file (any commit
-    changes them; microseconds, no query); when they change, :func:`content_signature` tells whether
-    the indexed data did. Other databases: row counts, largest ids, total text length in bytes and the
-    newest/oldest 最終確認日 (2-3 ms for 10,000 entries on PostgreSQL). An edit that keeps every text the
-    same length in bytes and does not go through the loader (which changes the knowledge-base version
-    on SQLite) goes unnoticed until :func:`invalidate` or a restart.
-    """
-    bind = session.get_bind()
-    by_file = _file_signature(bind.url)
-    if by_file is not None:
-        return by_file
-    return _row_signature(session)
-
-
-def content_signature(session: Session) -> tuple:
-    """What tells, once a SQLite file has changed, whether the indexed data did: the knowledge-base
-    version (every write of the loader changes it) and the row signature of :func:`signature`. Writes
-    to other tables of the same file (answer feedback, the staff desk's sessions and audit log) change
-    the file but not this, and so do not rebuild the index."""
-    try:
-        version = session.scalar(select(m.KBVersion.version).where(m.KBVersion.id == 1))
-    except Exception:  # noqa: BLE001  # a database built before kb_version existed
-        session.rollback()
-        version = None
-    return (version, *_row_signature(session))
-
-
-def _row_signature(session: Session) -> tuple:
-    bind = session.get_bind()
-    length = func.octet_length if bind.dialect.name == "postgresql" else func.length
-    f, p, pf = m.FaqEntry, m.Presentation, m.PresentationFact
-    faq_text = reduce(operator.add, [length(c) for c in (f.question, f.alternatives, f.answer, f.category,
-                                                         f.department, f.phone, f.url, f.source)])
-    faq = session.execute(select(func.count(f.id), func.max(f.id), func.sum(faq_text), func.max(f.checked_on),
-                                 func.min(f.checked_on), func.count(f.lg_code))).one()
-    pres = session.execute(
-        select(func.count(p.id), func.max(p.id), func.sum(length(p.title) + length(p.summary)))
-    ).one()
-    facts = session.execute(select(func.count(pf.id), func.max(pf.id), func.sum(length(pf.text)))).one()
-    return ("rows", *(str(v) for v in (*faq, *pres, *facts)))
-
-
 def index_for(url: str | None = None, check_interval: float = 2.0) -> SearchIndex:
     """The index of the database at ``url`` (default: MADOGUCHI_DB_URL or the SQLite file).
 
@@ -501,11 +258,12 @@ def index_for(url: str | None = None, check_interval: float = 2.0) -> SearchInde
         now = time.monotonic()
         if now - cached.checked < check_interval:
             return cached.index
-        by_file = _file_signature(make_url(resolved))
+        by_file = file_signature(make_url(resolved))
         if by_file is not None and by_file == cached.signature:
             cached.checked = now
             return cached.index
     if not _cache_lock.acquire(blocking=cached is None):
+        assert cached is not None  # only a non-blocking acquire fails
         return cached.index  # another thread is checking or rebuilding
     try:
         cached = _cache.get(resolved)
@@ -518,7 +276,7 @@ def index_for(url: str | None = None, check_interval: float = 2.0) -> SearchInde
             if cached is not None and content is not None and cached.content == content:
                 cached.signature, cached.checked = current, time.monotonic()  # another table was written
                 return cached.index
-            data = SearchIndex.read(session)
+            data = read_documents(session)
         index = SearchIndex.from_data(data)  # the read transaction has ended: writers need not wait
         _cache[resolved] = _Cached(index, current, time.monotonic(), content)
         return index
@@ -541,9 +299,3 @@ def search(query: str, lg_code: str | None = None, limit: int = 5, url: str | No
     """Search the knowledge base at ``url`` (see SearchIndex.search)."""
     return index_for(url).search(query, lg_code=lg_code, limit=limit)
 
-
-__all__ = [
-    "Hit", "InvalidLgCode", "SearchIndex", "index_for", "invalidate", "search", "signature", "query_terms",
-    "matched_spans", "content_signature",
-    "K1", "B",
-]

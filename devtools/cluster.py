@@ -1,6 +1,6 @@
 """The deployment topology on one machine, without Docker: PostgreSQL + Redis + action server + N Rasa servers.
 
-    python -m bot.ops.cluster [--replicas 2] [--rasa-ports 5005,5006] [--action-port 5055]
+    python -m devtools.cluster [--replicas 2] [--rasa-ports 5005,5006] [--action-port 5055]
                               [--database madoguchi_cluster] [--redis-db 3] [--key-prefix madoguchi]
                               [--pg-host 127.0.0.1 --pg-port 5432 --pg-user postgres]
                               [--redis-host 127.0.0.1 --redis-port 6379] [--drop-on-exit]
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MODEL = REPO / "models" / "madoguchi.tar.gz"
 LOGGING_CONFIG = REPO / "deploy" / "logging.yml"
@@ -281,8 +281,10 @@ class Cluster:
         self._logs.clear()
 
     def describe(self) -> str:
-        lines = [f"PostgreSQL database: {self.database} ({self.pg_host}:{self.pg_port}, tracker store + knowledge base)",
-                 f"Redis lock store: {self.redis_host}:{self.redis_port} db {self.redis_db}, key prefix {self.key_prefix}:",
+        lines = [f"PostgreSQL database: {self.database} ({self.pg_host}:{self.pg_port}, "
+                 "tracker store + knowledge base)",
+                 f"Redis lock store: {self.redis_host}:{self.redis_port} db {self.redis_db}, "
+                 f"key prefix {self.key_prefix}:",
                  f"action server: {self.action_health}"]
         for i in range(self.replicas):
             lines.append(f"rasa-{i + 1}: {self.webhook(i)} (health: {self.url(i)}/)")
@@ -291,7 +293,7 @@ class Cluster:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.ops.cluster", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m devtools.cluster", description=__doc__.split("\n\n")[0])
     parser.add_argument("--replicas", type=int, default=2)
     parser.add_argument("--rasa-ports", default="", help="comma-separated, one per replica (default 5005,5006,…)")
     parser.add_argument("--action-port", type=int, default=5055)

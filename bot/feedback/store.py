@@ -9,12 +9,42 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Column, Float, Integer, String, Text, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeMeta, registry
 
 from bot.kb.db import get_engine, open_session
-from bot.kb.models import Feedback, FeedbackBase
 from bot.privacy.masking import mask
+
+# Operational data, not knowledge: `kb build` drops and recreates the knowledge base's tables, the
+# feedback must survive it. Same database (MADOGUCHI_DB_URL), metadata of its own.
+# (The class form of `declarative_base()`, which mypy accepts as a base class; see bot.kb.models.)
+_feedback_registry = registry()
+
+
+class FeedbackBase(metaclass=DeclarativeMeta):
+    __abstract__ = True
+    registry = _feedback_registry
+    metadata = _feedback_registry.metadata
+    __init__ = _feedback_registry.constructor
+
+
+class Feedback(FeedbackBase):
+    """A 👍/👎 on one factual answer; texts are stored masked (bot.privacy.masking)."""
+
+    __tablename__ = "answer_feedback"
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(50), nullable=False, default="")
+    question = Column(Text, nullable=False, default="")
+    answer = Column(Text, nullable=False, default="")
+    intent = Column(String(100), nullable=False, default="")
+    confidence = Column(Float, nullable=True)
+    source = Column(String(500), nullable=False, default="")
+    rating = Column(String(4), nullable=False)  # "good" | "bad"
+    comment = Column(Text, nullable=False, default="")
+    created_at = Column(Float, nullable=False, index=True)  # UNIX time, like Rasa's events.timestamp
+
 
 RATINGS = ("good", "bad")
 MAX_COMMENT_CHARS = 1000
@@ -79,7 +109,8 @@ def add_comment(feedback_id: int, sender_id: str, comment: str, url: str | None 
         return True
 
 
-def all_feedback(url: str | None = None, since: float | None = None, channel: str | None = None) -> list[FeedbackRecord]:
+def all_feedback(url: str | None = None, since: float | None = None,
+                 channel: str | None = None) -> list[FeedbackRecord]:
     ensure_table(url)
     stmt = select(Feedback).order_by(Feedback.id)
     if since is not None:

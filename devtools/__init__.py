@@ -1,0 +1,2 @@
+"""Developer tools: the demo web server, the local cluster runner, the QA case format. Not part of the
+runtime package."""
