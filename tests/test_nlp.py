@@ -100,14 +100,14 @@ def test_numbers_become_assembly_numbers_and_codes(gazetteer):
     assert [(e["entity"], e["value"]) for e in extract(gazetteer, "12回目の総会")] == [("assembly_number", "12")]
 
 
-# --- views of a parsed message (bot/nlp/views.py) ------------------------------------------------
+# --- views of a parsed message (bot/nlp/feature_views.py) ------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def ginza():
     import spacy
 
-    from bot.nlp.components import GinzaNLP
+    from bot.nlp.components.language import GinzaNLP
 
     return spacy.load("ja_ginza", exclude=GinzaNLP.get_default_config()["exclude"])
 
@@ -128,13 +128,13 @@ def ginza():
     ("thumbs down", "POL-"), ("Thumbs up!", "POL+"), ("低評価です", "POL-"), ("高評価です", "POL+"),
 ])
 def test_the_polarity_of_an_evaluation_follows_its_negations(ginza, text, sign):
-    from bot.nlp.views import polarity
+    from bot.nlp.feature_views import polarity
 
     assert polarity(ginza(text)) == sign
 
 
 def test_a_negation_marks_the_word_it_applies_to(ginza):
-    from bot.nlp.views import negated_words
+    from bot.nlp.feature_views import negated_words
 
     assert negated_words(ginza("回答はよくなかったです")) == ["回答", "良い¬"]
     assert negated_words(ginza("間違いはありません")) == ["間違い¬"]
@@ -142,7 +142,7 @@ def test_a_negation_marks_the_word_it_applies_to(ginza):
 
 
 def test_typos_kana_and_romaji_sound_like_the_kanji(ginza):
-    from bot.nlp.views import sound_key
+    from bot.nlp.feature_views import sound_key
 
     keys = {sound_key(ginza(text)) for text in ("事務局", "事務曲", "じむきょく", "ジムキョク", "jimukyoku")}
     assert keys == {"jimukyoku"}
@@ -179,7 +179,7 @@ def test_english_and_japanese_are_not_taken_for_romaji(text):
 
 def test_the_parser_reads_a_romaji_question_like_its_kana_spelling():
     # the words, vectors and views of 「sumida-ku no happyou wa?」 are those of 「すみだくのはっぴょうは?」
-    from bot.nlp.components import GinzaNLP
+    from bot.nlp.components.language import GinzaNLP
 
     nlp = GinzaNLP.create({}, None, None, None)
     romaji = nlp._doc_for_text(nlp.provide().model, "Sumida-ku no happyou wa?")
@@ -202,11 +202,13 @@ def test_word_and_character_views_count_what_rasas_featurizer_counts(tmp_path, a
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.nlp.components import VIEWS, GinzaNLP
+    from bot.nlp.components.featurizers import VIEWS
+    from bot.nlp.components.language import GinzaNLP
 
     nlp = GinzaNLP.create({}, None, None, None)
     tokenizer = SpacyTokenizer(SpacyTokenizer.get_default_config())
-    texts = ["第7回総会の会場はどこですか?", "OK, 7 thanks!", "吉川市 a", "sumida-ku no happyou wa?", "事務局の電話番号を教えて"]
+    texts = ["第7回総会の会場はどこですか?", "OK, 7 thanks!", "吉川市 a", "sumida-ku no happyou wa?",
+             "事務局の電話番号を教えて"]
     messages = [Message(data={"text": t, "intent": "x"}) for t in texts]
     nlp.process(messages, nlp.provide())
     tokenizer.process(messages)
@@ -217,7 +219,8 @@ def test_word_and_character_views_count_what_rasas_featurizer_counts(tmp_path, a
     counter.train(TrainingData(messages))
     vocabulary = {i: term for term, i in counter.vectorizers["text"].vocabulary_.items()}
     for message in messages:
-        row = counter.vectorizers["text"].transform([" ".join(counter._get_processed_message_tokens_by_attribute(message))])
+        row = counter.vectorizers["text"].transform(
+            [" ".join(counter._get_processed_message_tokens_by_attribute(message))])
         rasas = Counter({vocabulary[i]: int(n) for i, n in zip(row.indices, row.data)})
         assert Counter(VIEWS[view](message.get(SPACY_DOCS["text"]))) == rasas, message.get("text")
 
@@ -230,12 +233,13 @@ def test_a_view_counts_the_terms_it_never_saw_in_its_last_column(ginza, tmp_path
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.nlp.components import ViewFeaturizer
+    from bot.nlp.components.featurizers import ViewFeaturizer
 
     def message(text):
         return Message(data={"text": text, SPACY_DOCS["text"]: ginza(text)})
 
-    featurizer = ViewFeaturizer({**ViewFeaturizer.get_default_config(), "view": "words"}, LocalModelStorage(tmp_path), Resource("words"),
+    featurizer = ViewFeaturizer({**ViewFeaturizer.get_default_config(), "view": "words"}, LocalModelStorage(tmp_path),
+                                Resource("words"),
                                 ExecutionContext(GraphSchema({}), node_name="words"))
     featurizer.train(TrainingData([message("総会の会場"), message("会場はどこ")]))
     width = len(featurizer.vocabulary) + 1
@@ -262,7 +266,8 @@ def test_a_name_late_in_a_romaji_message_still_marks_its_lookup_table(tmp_path):
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.nlp.components import GinzaNLP, LookupFeaturizer
+    from bot.nlp.components.featurizers import LookupFeaturizer
+    from bot.nlp.components.language import GinzaNLP
 
     nlp = GinzaNLP.create({}, None, None, None)
     tokenizer = SpacyTokenizer(SpacyTokenizer.get_default_config())
@@ -303,7 +308,7 @@ def test_a_name_late_in_a_romaji_message_still_marks_its_lookup_table(tmp_path):
 def test_the_cues_view_reads_what_a_message_names_and_asks_for(gazetteer):
     from rasa.shared.nlu.training_data.message import Message
 
-    from bot.nlp.components import cue_terms
+    from bot.nlp.components.featurizers import cue_terms
 
     def cues(text):
         return cue_terms(Message(data={"text": text, "entities": extract(gazetteer, normalize(text))}))
@@ -321,7 +326,8 @@ def test_word_lists_mark_either_kana_and_whole_latin_words_in_their_own_block(tm
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.nlp.components import GinzaNLP, LookupFeaturizer
+    from bot.nlp.components.featurizers import LookupFeaturizer
+    from bot.nlp.components.language import GinzaNLP
 
     nlp = GinzaNLP.create({}, None, None, None)
     tokenizer = SpacyTokenizer(SpacyTokenizer.get_default_config())
@@ -370,7 +376,7 @@ def test_a_message_is_scored_with_the_weighting_the_classifier_was_trained_on():
     import numpy as np
     import scipy.sparse
 
-    from bot.nlp.linear import LinearIntentClassifier
+    from bot.nlp.components.linear import LinearIntentClassifier
 
     rng = np.random.default_rng(7)
     layout = [["words:sparse", "sparse", 40], ["vectors:dense", "dense", 6], ["sound:sparse", "sparse", 25]]

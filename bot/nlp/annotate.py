@@ -44,7 +44,7 @@ def load_gazetteer(nlu_dir: Path = NLU_DIR) -> Gazetteer:
     from rasa.shared.nlu.training_data.loading import load_data
 
     data = load_data(str(nlu_dir))
-    return Gazetteer(tuple(e) for e in gazetteer_entries(data.lookup_tables, data.entity_synonyms))
+    return Gazetteer((s, e, v) for s, e, v in gazetteer_entries(data.lookup_tables, data.entity_synonyms))
 
 
 def intent_files(nlu_dir: Path = NLU_DIR) -> list[Path]:

@@ -33,7 +33,8 @@ def gazetteer_entries(lookup_tables: Iterable[dict], synonyms: dict[str, str]) -
 
 def extract(gazetteer: Gazetteer, text: str) -> list[dict[str, Any]]:
     """Entities in ``text`` (already normalized), sorted by position; spans never overlap."""
-    found = [{"entity": m.entity, "start": m.start, "end": m.end, "value": m.value} for m in gazetteer.find(text)]
+    found: list[dict[str, Any]] = [
+        {"entity": m.entity, "start": m.start, "end": m.end, "value": m.value} for m in gazetteer.find(text)]
     for m in ASSEMBLY_NUMBER_RE.finditer(text):
         number = next(g for g in m.groups() if g)
         found.append({"entity": "assembly_number", "start": m.start(), "end": m.end(), "value": str(int(number))})

@@ -82,7 +82,8 @@ def asking_sentences(text: str, context: bool = False) -> list[str]:
         if not asks(sentence):
             continue
         before = parts[i - 1] if i > 0 else ""
-        if before and (context or _POINTS_BACK_RE.search(sentence[:12])) and not small_talk(before) and not asks(before):
+        if (before and (context or _POINTS_BACK_RE.search(sentence[:12])) and not small_talk(before)
+                and not asks(before)):
             sentence = before + sentence
         out.append(sentence)
     return out

@@ -21,7 +21,7 @@ class _Literal(str):
     pass
 
 
-def _literal(dumper: yaml.Dumper, data: _Literal):
+def _literal(dumper: yaml.SafeDumper, data: _Literal) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
 
 

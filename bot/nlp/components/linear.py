@@ -130,6 +130,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def _scores(self, found: Dict[str, Any]) -> np.ndarray:
         """One message's class scores: the weighting of ``_matrix`` applied to its few stored values
         (building sparse matrices for a single message cost more than everything else here)."""
+        assert self.coef is not None and self.intercept is not None  # process() scores only a trained model
         scores = self.intercept.astype(np.float64).copy()
         offset = 0
         for origin, kind, width in self.layout:
@@ -186,7 +187,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if self.config["classifier"] == "svm":
             return LinearSVC(C=self.config["C"], class_weight=weight, max_iter=self.config["max_iter"], random_state=42)
         if self.config["classifier"] != "logistic":
-            raise ValueError(f"LinearIntentClassifier: classifier must be svm or logistic, not {self.config['classifier']!r}")
+            raise ValueError("LinearIntentClassifier: classifier must be svm or logistic, "
+                             f"not {self.config['classifier']!r}")
         return LogisticRegression(C=self.config["C"], class_weight=weight, max_iter=self.config["max_iter"],
                                   random_state=42)
 
@@ -212,6 +214,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return float(minimize_scalar(log_loss, bounds=(0.1, 50.0), method="bounded").x)
 
     def _persist(self) -> None:
+        assert self.coef is not None and self.intercept is not None  # persisted after training
         with self._model_storage.write_to(self._resource) as directory:
             (directory / "layout.json").write_text(json.dumps({"layout": self.layout, "classes": self.classes},
                                                               ensure_ascii=False), encoding="utf-8")

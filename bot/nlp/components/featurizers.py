@@ -1,20 +1,11 @@
-"""Custom Rasa NLU components for Japanese.
+"""Sparse featurizers of the pipeline.
 
-- ``JapaneseNormalizer``: rewrites the message text with :func:`bot.nlp.normalize.normalize`
-  before anything else sees it.
-- ``GinzaNLP``: Rasa's ``SpacyNLP`` loading GiNZA (``ja_ginza``) with only its tokenizer (Sudachi)
-  and static word vectors; the parser and NER are excluded because the bot does not use them and
-  they cost ~25 ms per message (0.3 ms without them, measured here). A message typed in romaji is
-  parsed in kana (``bot/nlp/kana.py``).
 - ``LookupFeaturizer``: Rasa's ``RegexFeaturizer`` for lookup tables, marking a table found anywhere in
   the text (also where a romaji message's kana tokens do not reach).
 - ``ViewFeaturizer``: sparse sentence features from one view of the parsed message
-  (``bot/nlp/views.py``): word lemmas, their character n-grams, negation-marked words and the
+  (``bot/nlp/feature_views.py``): word lemmas, their character n-grams, negation-marked words and the
   polarity of an evaluation, or the sound of the message in romaji (character n-grams), so typos,
   kana and romaji read like the kanji; each with a column for terms training never saw.
-- ``KBEntityExtractor``: finds known names (lookup tables generated from the knowledge base, question
-  cues kept in ``data/nlu/attributes.yml``) by leftmost-longest match, maps them to canonical values
-  with the training data's synonyms, and reads assembly numbers and local-government codes.
 """
 from __future__ import annotations
 
@@ -30,93 +21,17 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import SPACY_DOCS, TOKENS_NAMES
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
 from rasa.nlu.featurizers.sparse_featurizer.sparse_featurizer import SparseFeaturizer
-from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
-from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import (
     ENTITIES,
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlp import operations
-from bot.nlp.entities import GAZETTEER_ENTITIES, extract, gazetteer_entries
-from bot.nlp.focus import focus
-from bot.nlp.gazetteer import Gazetteer
-from bot.nlp.kana import romaji_to_kana
-from bot.nlp.normalize import MAX_QUESTION_CHARS, fold, is_readable_question, normalize
-from bot.nlp.views import char_ngrams, character_terms, polarity_terms, sound_key, word_terms
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class JapaneseNormalizer(GraphComponent):
-    """NFKC, control characters, 漢数字 ordinals; first in the pipeline."""
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "JapaneseNormalizer":
-        return cls()
-
-    @staticmethod
-    def _normalize(message: Message) -> None:
-        text = message.get(TEXT)
-        if isinstance(text, str):
-            # A message longer than any question goes to the fallback (NoTextClassifier) whatever its
-            # words: the rest of the pipeline sees one character more than a question may have, so a
-            # 2,000-character message costs what a long question does (issue 16: bounded work).
-            # The sentences that ask are read, not the greetings around them (bot/nlp/focus.py).
-            message.set(TEXT, focus(normalize(text) or text)[: MAX_QUESTION_CHARS + 1])
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        # Annotated examples are stored normalized (a test checks it), so their offsets stay valid.
-        for example in training_data.training_examples:
-            if not example.get(ENTITIES):
-                self._normalize(example)
-        return training_data
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            self._normalize(message)
-        return messages
-
-
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.MODEL_LOADER, DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER],
-    is_trainable=False,
-    model_from="GinzaNLP",
-)
-class GinzaNLP(SpacyNLP):
-    """SpacyNLP for GiNZA: tokenizer and vectors only (see module docstring). A message typed in
-    romaji is parsed in kana (:func:`bot.nlp.kana.romaji_to_kana`), so its words, vectors and views
-    are those of the Japanese it spells; entities are still read from the text as typed."""
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {
-            "case_sensitive": False,
-            "model": "ja_ginza",
-            "exclude": ["tok2vec", "parser", "ner", "morphologizer", "compound_splitter", "bunsetu_recognizer"],
-        }
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "GinzaNLP":
-        import spacy
-
-        config = {**cls.get_default_config(), **config}
-        language = spacy.load(config["model"], exclude=list(config["exclude"]))
-        return cls(SpacyModel(model=language, model_name=config["model"]), config)
-
-    def _preprocess_text(self, text: Optional[Text]) -> Text:
-        # before lower-casing: a word in capitals (NISA, AI) is an acronym, not romaji
-        return super()._preprocess_text((romaji_to_kana(text) if text else None) or text)
+from bot.nlp.feature_views import char_ngrams, character_terms, polarity_terms, sound_key, word_terms
+from bot.nlp.normalize import fold, normalize
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
@@ -149,8 +64,9 @@ class LookupFeaturizer(RegexFeaturizer):
                 f"LookupFeaturizer: lexicon '{name}' is not a lookup table of the training data; it marks nothing.")
         resource = super().train(training_data)
         keep = self._config.get("tables", "all")
-        self.known_patterns = [p for p in self.known_patterns
-                               if keep == "all" or (keep == "lexicons") == (p["name"] in lexicons)]
+        self.known_patterns: List[Dict[Text, Any]] = [p for p in self.known_patterns
+                                                      if keep == "all" or (keep == "lexicons") == (
+                                                          p["name"] in lexicons)]
         for pattern in self.known_patterns:
             if pattern["name"] in tables:
                 pattern["pattern"] = lexicon_pattern(tables[pattern["name"]])
@@ -302,81 +218,3 @@ class ViewFeaturizer(SparseFeaturizer, GraphComponent):
         for message in messages:
             self._featurize(message)
         return messages
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
-class KBEntityExtractor(GraphComponent, EntityExtractorMixin):
-    """Dictionary entity extractor for Japanese (no word boundaries, longest match)."""
-
-    FILE_NAME = "gazetteer.json"
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {"entities": list(GAZETTEER_ENTITIES)}
-
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 entries: Optional[List[List[str]]] = None) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self._entries = entries or []
-        self._gazetteer = Gazetteer(tuple(e) for e in self._entries)
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "KBEntityExtractor":
-        return cls(config, model_storage, resource)
-
-    def train(self, training_data: TrainingData) -> Resource:
-        entries = gazetteer_entries(training_data.lookup_tables, training_data.entity_synonyms)
-        self._entries = [e for e in entries if e[1] in self._config["entities"]]
-        self._gazetteer = Gazetteer(tuple(e) for e in self._entries)
-        with self._model_storage.write_to(self._resource) as path:
-            rasa.shared.utils.io.dump_obj_as_json_to_file(path / self.FILE_NAME, self._entries)
-        return self._resource
-
-    @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "KBEntityExtractor":
-        try:
-            with model_storage.read_from(resource) as path:
-                entries = rasa.shared.utils.io.read_json_file(path / cls.FILE_NAME)
-        except (ValueError, FileNotFoundError):
-            entries = []
-        return cls(config, model_storage, resource, entries)
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            text = message.get(TEXT) or ""
-            found = self.add_extractor_name(extract(self._gazetteer, text) + operations.extract(text))
-            message.set(ENTITIES, message.get(ENTITIES, []) + found, add_to_output=True)
-        return messages
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class NoTextClassifier(GraphComponent):
-    """Messages that are no readable question go to the fallback: without any letter or digit
-    (empty, emoji, control characters), or longer than any question (see ``is_readable_question``).
-
-    Placed after the FallbackClassifier so that no trained classifier guesses an intent for them.
-    """
-
-    @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "NoTextClassifier":
-        return cls()
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            text = message.get(TEXT) or ""
-            if not is_readable_question(text):
-                # a lone 👍 / 👎 (LINE and Slack users send them as text) rates the last answer
-                name = RATING_EMOJI.get(text.strip().strip("\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff\ufe0f"),
-                                        DEFAULT_NLU_FALLBACK_INTENT_NAME)
-                intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
-                message.set(INTENT, intent, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [intent], add_to_output=True)
-        return messages
-
-
-RATING_EMOJI = {"👍": "feedback_good", "👎": "feedback_bad"}
