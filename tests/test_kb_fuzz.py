@@ -13,12 +13,14 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.kb.assembly import ASSEMBLY_KEYS, PRESENTATION_KEYS, read_assembly
 from bot.kb.codes import check_digit, code_problem, complete
 from bot.kb.dates import DateError, parse_date, parse_time
 from bot.kb.event_csv import EVENT_COLUMNS, read_events
 from bot.kb.faq import FAQ_COLUMNS, read_faq
 from bot.kb.files import LoadError, read_csv, read_yaml
-from bot.kb.loader import ASSEMBLY_KEYS, PRESENTATION_KEYS, _kind_of, _Reader
+from bot.kb.loader import kind_of
+from bot.kb.reading import Reader
 from bot.kb.spreadsheet import FORMULA_STARTS, neutralise, restore
 
 FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
@@ -26,9 +28,11 @@ FUZZ = settings(max_examples=100, deadline=None, derandomize=True,
 
 # -- strategies ------------------------------------------------------------------------------------
 
-CSV_CHARS = st.sampled_from(list(",\"'\r\n\t =+-@|0123456789aZ質問回答年月日令和平成ー\x00\x81\ufeff") + ["131211", "2024-04-01"])
+CSV_CHARS = st.sampled_from(list(",\"'\r\n\t =+-@|0123456789aZ質問回答年月日令和平成ー\x00\x81\ufeff") + ["131211",
+                                                                                              "2024-04-01"])
 CELL = st.one_of(st.lists(CSV_CHARS, max_size=12).map("".join), st.just("y" * 131_073))  # or longer than csv reads
-HEADERS = st.sampled_from([FAQ_COLUMNS, EVENT_COLUMNS, ["団体コード", "都道府県名", "市区町村名", "都道府県名カナ", "市区町村名カナ"],
+HEADERS = st.sampled_from([FAQ_COLUMNS, EVENT_COLUMNS,
+                           ["団体コード", "都道府県名", "市区町村名", "都道府県名カナ", "市区町村名カナ"],
                            ["名称", "種別", "別名", "団体コード"]])
 
 
@@ -42,11 +46,13 @@ def csv_bytes(draw) -> bytes:
     newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
     if draw(st.booleans()):
         out = io.StringIO()
-        csv.writer(out, lineterminator=newline).writerows([[c.replace("\x00", "") for c in row] for row in [header, *rows]])
+        csv.writer(out, lineterminator=newline).writerows([[c.replace("\x00", "") for c in row] for row in [header,
+                                                                                                            *rows]])
         text = out.getvalue()
     else:
         text = newline.join(",".join(row) for row in [header, *rows])
-    data = text.encode(draw(st.sampled_from(["utf-8", "utf-8-sig", "cp932", "euc_jp", "utf-16", "utf-16-le"])), errors="ignore")
+    data = text.encode(draw(st.sampled_from(["utf-8", "utf-8-sig", "cp932", "euc_jp", "utf-16", "utf-16-le"])),
+                       errors="ignore")
     if data and draw(st.booleans()):
         data = data[: draw(st.integers(0, len(data)))]
     return data
@@ -65,21 +71,28 @@ def csv_examples(test):
     return test
 
 
-YAML_CHARS = st.sampled_from(list("[]{}:,-&*!|>'\"#?%@`\n\t ab01質回") + ["&a ", "*a", "<<: ", "!!binary ", "!!int ", "!!timestamp ",
-                                                                        "2018-02-30", "13:30", "- ", ": ", "\n  ", "~", "1e999"])
+YAML_CHARS = st.sampled_from(list("[]{}:,-&*!|>'\"#?%@`\n\t ab01質回") + ["&a ", "*a", "<<: ", "!!binary ", "!!int ",
+                                                                        "!!timestamp ",
+                                                                        "2018-02-30", "13:30", "- ", ": ", "\n  ", "~",
+                                                                        "1e999"])
 YAML_TEXT = st.one_of(st.text(max_size=300), st.lists(YAML_CHARS, max_size=60).map("".join))
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
-                    st.dates(), st.sampled_from(["平成30年2月7日", "H30.2.7", "13:30", "131211", "京都府", "午後1時半"]))
+                    st.dates(),
+                    st.sampled_from(["平成30年2月7日", "H30.2.7", "13:30", "131211", "京都府", "午後1時半"]))
 VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.one_of(st.sampled_from(sorted(PRESENTATION_KEYS)), st.text(max_size=5)),
+                                                       st.dictionaries(st.one_of(
+                                                           st.sampled_from(sorted(PRESENTATION_KEYS)),
+                                                           st.text(max_size=5)),
                                                                        inner, max_size=4)),
                       max_leaves=20)
-ASSEMBLY_DOCS = st.dictionaries(st.one_of(st.sampled_from(sorted(ASSEMBLY_KEYS)), st.text(max_size=5), st.integers()), VALUES, max_size=12)
+ASSEMBLY_DOCS = st.dictionaries(st.one_of(st.sampled_from(sorted(ASSEMBLY_KEYS)), st.text(max_size=5), st.integers()),
+                                VALUES, max_size=12)
 
 DATE_TEXT = st.one_of(
     st.text(max_size=30),
-    st.lists(st.sampled_from(list("0123456789０１２３年月日元./-: 　") + ["令和", "平成", "昭和", "大正", "明治", "R", "H", "S", "T", "M",
+    st.lists(st.sampled_from(list("0123456789０１２３年月日元./-: 　") + ["令和", "平成", "昭和", "大正", "明治", "R",
+                                                                 "H", "S", "T", "M",
                                                                      "午前", "午後", "時", "分", "半", "٣", "𝟗"]),
              max_size=12).map("".join),
 )
@@ -138,7 +151,7 @@ def test_read_events_gives_rows_or_a_load_error(scratch, data):
 def test_kind_of_a_file_is_told_or_a_load_error(scratch, data, suffix):
     path = _write(scratch, "kind" + suffix, data)
     try:
-        assert _kind_of(path) in {"master", "organizations", "events", "faq", "assembly", "society"}
+        assert kind_of(path) in {"master", "organizations", "events", "faq", "assembly", "society"}
     except LoadError as exc:
         assert exc.problems
 
@@ -170,9 +183,9 @@ def test_read_yaml_of_arbitrary_bytes(scratch, data):
 def test_an_assembly_report_of_any_shape_is_read_or_explained(scratch, doc):
     """Whatever values the keys of a report hold, the reader collects problems (or builds the assembly)."""
     path = _write(scratch, "008.yml", yaml.safe_dump(doc, allow_unicode=True).encode("utf-8"))
-    reader = _Reader()
+    reader = Reader()
     try:
-        assembly = reader.assembly(path)
+        assembly = read_assembly(reader, path)
     except LoadError as exc:
         assert exc.problems
         return
@@ -216,7 +229,8 @@ def test_a_six_digit_code_is_valid_exactly_when_its_check_digit_is(first, last):
 
 # -- the spreadsheet escape ------------------------------------------------------------------------
 
-SHEET_TEXT = st.one_of(st.text(), st.lists(st.sampled_from(list("'=+-@\t\r0123456789.＝＋－＠a ")), max_size=8).map("".join))
+SHEET_TEXT = st.one_of(st.text(),
+                       st.lists(st.sampled_from(list("'=+-@\t\r0123456789.＝＋－＠a ")), max_size=8).map("".join))
 
 
 @FUZZ

@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+from test_kb_loader import JAPANESE, db_contents
 
 from bot import cli
 from bot.kb import files
 from bot.kb.event_csv import EVENT_COLUMNS, read_events
 from bot.kb.faq import read_faq
 from bot.kb.files import LoadError, read_csv, read_text, read_yaml
-from bot.kb.loader import _kind_of, load, load_files
-from test_kb_loader import JAPANESE, db_contents
+from bot.kb.loader import kind_of, load, load_files
 
 REPO = Path(__file__).resolve().parents[1]
 CLI_TIMEOUT = 30  # seconds; each refusal takes well under one (the rest is Python starting)
@@ -32,7 +32,7 @@ def billion_laughs(levels: int = 9, width: int = 9) -> str:
     lines = ["a0: &a0 [" + ", ".join(['"lol"'] * width) + "]"]
     for i in range(1, levels):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
-    lines += [f"回: 8", f"イベント名: *a{levels - 1}", "開始日: 2019-02-06", "場所名称: 会場", "出典: test", "発表: []"]
+    lines += ["回: 8", f"イベント名: *a{levels - 1}", "開始日: 2019-02-06", "場所名称: 会場", "出典: test", "発表: []"]
     return "\n".join(lines) + "\n"
 
 
@@ -156,8 +156,10 @@ def test_kb_build_refuses_hostile_files_in_the_data_folder_and_keeps_the_databas
     before = db_contents(loaded_db_url)
     result = run_cli("--db", loaded_db_url, "kb", "build", "--data", str(kb_copy))
     assert_refused(result, "問題 7 件")
-    for name, reason in [("008.yml", "YAML の要素が多すぎます"), ("009.yml", "YAML の入れ子が深すぎます"), ("010.yml", "名前付きパイプ"),
-                         ("011.yml", "フォルダ"), ("zero.csv", "デバイス"), ("fifo.csv", "名前付きパイプ"), ("folder.csv", "フォルダ")]:
+    for name, reason in [("008.yml", "YAML の要素が多すぎます"), ("009.yml", "YAML の入れ子が深すぎます"),
+                         ("010.yml", "名前付きパイプ"),
+                         ("011.yml", "フォルダ"), ("zero.csv", "デバイス"), ("fifo.csv", "名前付きパイプ"),
+                         ("folder.csv", "フォルダ")]:
         line = next((line for line in result.stderr.splitlines() if name in line), "")
         assert reason in line, (name, result.stderr)
     assert db_contents(loaded_db_url) == before
@@ -203,7 +205,8 @@ def test_deep_yaml_nesting_is_refused(tmp_path, depth):
     with pytest.raises(LoadError) as excinfo:
         read_yaml(path)
     (problem,) = excinfo.value.problems
-    assert problem.file == str(path) and problem.row == 1 and "YAML" in problem.reason and JAPANESE.search(problem.reason)
+    assert problem.file == str(path) and problem.row == 1 and "YAML" in problem.reason and JAPANESE.search(
+        problem.reason)
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -226,18 +229,21 @@ def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
     def release() -> None:  # a writer that opens and closes: the blocked reader sees the end of the file
         os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
 
-    for read in (read_text, read_yaml, lambda p: read_csv(p, ["質問"]), lambda p: read_faq(p, set()), read_events, _kind_of):
+    for read in (read_text, read_yaml, lambda p: read_csv(p, ["質問"]), lambda p: read_faq(p, set()), read_events,
+                 kind_of):
         with pytest.raises(LoadError) as excinfo:
-            within(5, lambda: read(path), release)
+            within(5, lambda read=read: read(path), release)
         (problem,) = excinfo.value.problems
         assert (problem.file, problem.row, problem.column) == (str(path), None, None)
         assert "通常のファイルではありません（名前付きパイプ）" in problem.reason
 
 
-@pytest.mark.parametrize("make, reason", [(_folder, "ファイルではなくフォルダです"), (lambda path: path, "ファイルがありません")])
+@pytest.mark.parametrize("make, reason",
+                         [(_folder, "ファイルではなくフォルダです"), (lambda path: path, "ファイルがありません")])
 def test_a_folder_or_a_missing_file_is_a_problem_not_a_traceback(tmp_path, make, reason):
     path = make(tmp_path / "x.csv")
-    for read in (read_text, read_yaml, lambda p: read_csv(p, ["質問"]), lambda p: read_faq(p, set()), read_events, _kind_of):
+    for read in (read_text, read_yaml, lambda p: read_csv(p, ["質問"]), lambda p: read_faq(p, set()), read_events,
+                 kind_of):
         with pytest.raises(LoadError) as excinfo:
             read(path)
         (problem,) = excinfo.value.problems
@@ -257,13 +263,17 @@ def test_at_most_the_limit_is_read_even_when_the_size_is_not_told(monkeypatch):
 def test_one_file_lists_at_most_max_problems_and_counts_the_rest(tmp_path):
     path = tmp_path / "faq.csv"
     path.write_text(FAQ_HEADER + "\n" + "x\n" * 300, encoding="utf-8")
-    for read in (lambda p: read_csv(p, ["質問"], ("全国地方公共団体コード", "分類", "回答")), lambda p: read_faq(p, set())):
+    for read in (lambda p: read_csv(p, ["質問"], ("全国地方公共団体コード", "分類", "回答")),
+                 lambda p: read_faq(p, set())):
         with pytest.raises(LoadError) as excinfo:
             read(path)
         problems = excinfo.value.problems
         assert len(problems) == files.MAX_PROBLEMS + 1
         assert [p.row for p in problems[:3]] == [2, 3, 4] and "列の数" in problems[0].reason
-        assert (problems[-1].row, problems[-1].reason) == (None, f"ほかにも {300 - files.MAX_PROBLEMS} 件の問題があります（最初の {files.MAX_PROBLEMS} 件だけ示しました）")
+        assert (problems[-1].row, problems[-1].reason) == (None,
+                                                           f"ほかにも {300 - files.MAX_PROBLEMS} "
+                                                           f"件の問題があります（最初の {files.MAX_PROBLEMS} "
+                                                           "件だけ示しました）")
 
 
 def test_a_number_too_large_for_the_database_is_a_problem(loaded_db_url, kb_copy, tmp_path):
@@ -276,7 +286,8 @@ def test_a_number_too_large_for_the_database_is_a_problem(loaded_db_url, kb_copy
     assert any(p.column == "回" and "以下の整数" in p.reason for p in excinfo.value.problems), str(excinfo.value)
     events = tmp_path / "events.csv"
     row = {"NO": "100000000000000000000", "イベント名": "第8回総会", "開始日": "2019-02-06", "場所名称": "会場"}
-    events.write_text(",".join(EVENT_COLUMNS) + "\n" + ",".join(row.get(c, "") for c in EVENT_COLUMNS) + "\n", encoding="utf-8")
+    events.write_text(",".join(EVENT_COLUMNS) + "\n" + ",".join(row.get(c, "") for c in EVENT_COLUMNS) + "\n",
+                      encoding="utf-8")
     with pytest.raises(LoadError) as excinfo:
         load_files([events], loaded_db_url)
     assert [(p.row, p.column) for p in excinfo.value.problems] == [(2, "NO")]
