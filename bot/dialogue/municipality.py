@@ -55,7 +55,7 @@ def _clarify(query: Query, name: str, candidates: list[LocalGovernmentRecord], a
     options = "、".join(c.full_name for c in candidates)
     text = f"「{name}」は複数あります（{options}）。どちらについてお調べしますか。"
     pending = ",".join(c.code for c in candidates) + f";{attribute or ''}"
-    return Reply(text, query.context.with_(pending=pending), buttons=buttons, answered=False)
+    return Reply(text, query.context.with_(pending=pending), buttons=buttons, answered=False, clarifies=True)
 
 
 def pending_choice(session: Session, query: Query) -> Reply | None:
@@ -99,8 +99,10 @@ def chained_places(session: Session, query: Query, codes: list[str], via: str = 
         prefs = {lg.pref_name for lg in lgs}
         names = "と".join(lg.full_name for lg in lgs)
         if "prefecture" in attrs or len({lg.code for lg in lgs}) > 1:
-            same = "はい、どちらも" + lgs[0].pref_name + "にあります" if len(prefs) == 1 else "いいえ、都道府県は異なります"
-            lines = [f"{same}（{names}）。"] + [f"・{lg.full_name}：{lg.pref_name}（団体コード {lg.code}）" for lg in lgs]
+            same = ("はい、どちらも" + lgs[0].pref_name + "にあります" if len(prefs) == 1
+                    else "いいえ、都道府県は異なります")
+            lines = [f"{same}（{names}）。"] + [
+                f"・{lg.full_name}：{lg.pref_name}（団体コード {lg.code}）" for lg in lgs]
         else:
             lines = [f"はい、同じ団体です（{lgs[0].full_name}、団体コード {lgs[0].code}）。"]
         text = "\n".join(lines) + "\n" + render.source_line(render.MASTER_SOURCE)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import AbstractSet
 
 from bot.dialogue import details, render
 from bot.dialogue.matching import GENERIC_WORDS, content_bigrams, overlap
-from bot.nlp import meaning
 from bot.dialogue.query import ASSEMBLY_LEVEL, FACT_KINDS, PRESENTATION_PRIORITY, Query
 from bot.dialogue.reply import Reply
 from bot.kb.records import AssemblyRecord, PresentationRecord
+from bot.nlp import meaning
 
 # Attributes whose value is a time or a number: a fact of another kind never stands in for it.
 STRICT_KINDS = frozenset({"date", "people", "lg_count"})
@@ -56,7 +57,8 @@ def _asked_as_presenter(text: str, names: list[str]) -> set[str]:
     for name in names:
         short = name.removeprefix("株式会社").removesuffix("株式会社")
         for form in {name, short}:
-            if form and re.search(re.escape(form) + r"(?:さん|様|社)?(?:の|は|が)[^。?!]{0,10}?(?:発表|報告|講演)", text):
+            if form and re.search(re.escape(form) + r"(?:さん|様|社)?(?:の|は|が)[^。?!]{0,10}?(?:発表|報告|講演)",
+                                  text):
                 out.add(name)
     return out
 
@@ -100,7 +102,8 @@ def find(pool: list[PresentationRecord], query: Query, orgs: list[str]) -> Match
     return Match(presentations=tied)
 
 
-def best_by_text(candidates: list[PresentationRecord], question: str, ignore: set[str] = frozenset()) -> list[PresentationRecord]:
+def best_by_text(candidates: list[PresentationRecord], question: str,
+                 ignore: AbstractSet[str] = frozenset()) -> list[PresentationRecord]:
     """The one candidate whose facts share clearly more content with the question, else [].
 
     ``ignore``: bigrams that cannot tell the candidates apart (the topic they all share).
@@ -126,7 +129,7 @@ def score(question: str, text: str, ignore: set[str], ignore_words: frozenset[st
     return overlap(question, text, ignore) + meaning.shared(question, text, ignore_words)
 
 
-def _text_score(p: PresentationRecord, question: str, ignore: set[str] = frozenset(),
+def _text_score(p: PresentationRecord, question: str, ignore: AbstractSet[str] = frozenset(),
                 ignore_words: frozenset[str] = frozenset()) -> int:
     grams, words = _name_grams(p) | ignore, _name_words(p) | ignore_words
     return max((score(question, f.text, grams, words) for f in p.facts), default=0)
@@ -176,22 +179,25 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
     # A plain "what about X": the fact the wording points at, unless the summary covers it as well.
     ranked = sorted(p.facts, key=lambda f: -fit(f.text))
     if ranked:
-        best = fit(ranked[0].text)
-        if best >= MIN_FACT_MATCH and best > fit(p.summary):
+        top = fit(ranked[0].text)
+        if top >= MIN_FACT_MATCH and top > fit(p.summary):
             return [ranked[0].text]
     return []
 
 
 # Details asked about a presentation, before the generic cues: 「発表資料はどこで」 asks for the slides.
 DETAIL_FIRST = (
-    "company", "department", "fullname", "speaker_name", "title", "affiliation", "product", "materials", "phone", "email", "url", "budget",
+    "company", "department", "fullname", "speaker_name", "title", "affiliation", "product", "materials", "phone",
+    "email", "url", "budget",
     "fee", "period", "capacity", "application", "access", "mc", "participants", "social", "representative",
     "founded", "members", "population", "secretariat",
 )
 PERSON_DETAILS = ("fullname", "speaker_name", "title")
 # 「この発表はいつ」: the talk itself is what 「いつ」「どこ」 ask about (else an activity it describes).
-_ABOUT_THE_TALK = re.compile(r"(?:発表|講演|報告|説明|登壇|プレゼン)(?:は|が|って|日|した|された|の日|を行った|の会場|の日時)|総会|会場")
-_ABOUT_AN_ORGANIZATION = re.compile(r"(?:会社|企業|本社|事業者|社屋|団体|機関)(?:の|は|って)?(?:所在地|住所|場所|連絡先|どこに)")
+_ABOUT_THE_TALK = re.compile(r"(?:発表|講演|報告|説明|登壇|プレゼン)(?:は|が|って|日|した|された|の日|を行った|の会場|"
+                             r"の日時)|総会|会場")
+_ABOUT_AN_ORGANIZATION = re.compile(r"(?:会社|企業|本社|事業者|社屋|団体|機関)(?:の|は|って)?(?:所在地|住所|場所|"
+                                    r"連絡先|どこに)")
 # A partner written as a kind (銀行, 企業) rather than a name (…株式会社): the record cannot say which.
 _NAMED_PARTNER_RE = re.compile(r"株式会社|有限会社|法人|機構|協会|財団|組合|大学|省|庁|府$|県$|市$|区$|町$|村$")
 _WHICH_ONES_RE = re.compile(r"どこの|どちらの|名前|名称|具体的|どの|何という|なんという|社名|行名")
@@ -229,7 +235,7 @@ def presentation_reply(query: Query, assembly: AssemblyRecord, p: PresentationRe
     context = query.context.with_(
         subject_type="presentation", assembly_number=p.assembly_number, presentation_id=p.key, pending=None
     )
-    attributes = asked_attributes(query) or [None]
+    attributes: list[str | None] = list(asked_attributes(query)) or [None]
     if attributes[0] == "other":
         others = [o for o in assembly.presentations if o.key != p.key]
         return Reply(render.other_presentations(assembly, others), context, source=assembly.source)
@@ -266,7 +272,8 @@ def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribu
         nearby = details.presentation_nearby(p, attribute, query.text)
         return details.not_recorded(assembly.source, subject, attribute, nearby), assembly.source
     subjects = tuple(query.values("topic")) + tuple(query.values("organization")) + tuple(query.values("municipality"))
-    facts = facts_for(p, attribute, query.text, subjects) if attribute not in ("speaker", "reactions", "affiliation") else []
+    facts = (facts_for(p, attribute, query.text, subjects)
+             if attribute not in ("speaker", "reactions", "affiliation") else [])
     if attribute == "secretariat" or (
             attribute in ("address", "where", "hours") and (named or _ABOUT_AN_ORGANIZATION.search(query.text))):
         who = named[0] if named else p.presenter_label  # 「その会社の所在地は」: the organization's, not the venue's
@@ -278,7 +285,8 @@ def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribu
         return text, assembly.source
     if attribute in ("people", "lg_count") and not facts:
         label = "人数" if attribute == "people" else "自治体数"
-        text = f"{assembly.source}には、{p.presenter_label}の発表「{p.title}」について、お尋ねの{label}の記載がありません。"
+        text = (f"{assembly.source}には、{p.presenter_label}の発表「{p.title}」について、"
+                f"お尋ねの{label}の記載がありません。")
         return text, assembly.source
     if attribute in ASSEMBLY_LEVEL and attribute not in ("people", "scale") and not facts:
         if _ABOUT_THE_TALK.search(query.text) or not query.text:  # 「この発表はどこで」: the assembly's
@@ -296,6 +304,7 @@ def which_one(query: Query, candidates: list[PresentationRecord]) -> Reply:
     lines = ["該当する発表が複数あります。どの発表についてお調べしますか。"]
     lines += [f"・{p.presenter_label}「{p.title}」（第{p.assembly_number}回総会）" for p in candidates]
     buttons = tuple(
-        {"title": f"{p.presenter_label}の発表", "payload": f"{p.presenter_label}の発表について教えて"} for p in candidates
+        {"title": f"{p.presenter_label}の発表", "payload": f"{p.presenter_label}の発表について教えて"}
+        for p in candidates
     )
-    return Reply("\n".join(lines), query.context, buttons=buttons, answered=False)
+    return Reply("\n".join(lines), query.context, buttons=buttons, answered=False, clarifies=True)
