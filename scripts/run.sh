@@ -35,7 +35,11 @@ tracker_store:
   url: "${TRACKER_URL}"
 YAML
 CHANNELS="$(.venv/bin/madoguchi channels credentials --out var/credentials.yml)"
-.venv/bin/python -m bot.web_server --port "$WEB_PORT" --rasa "http://localhost:${RASA_PORT}" --quiet >/dev/null &
+# The staff desk switches the guide to a retrained model through Rasa's API (PUT /model): the API is on,
+# behind a token made for this run unless MADOGUCHI_RASA_TOKEN is given (REST and the channels need none).
+MADOGUCHI_RASA_TOKEN="${MADOGUCHI_RASA_TOKEN:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')}"
+export MADOGUCHI_RASA_TOKEN MADOGUCHI_RASA_URL="${MADOGUCHI_RASA_URL:-http://127.0.0.1:${RASA_PORT}}"
+.venv/bin/python -m devtools.web_server --port "$WEB_PORT" --rasa "http://localhost:${RASA_PORT}" --quiet >/dev/null &
 PIDS=("$!")
 # The staff desk: its own server, on the same knowledge base (MADOGUCHI_DB_URL or var/madoguchi.sqlite3).
 .venv/bin/python -m bot.staff --port "$STAFF_PORT" >/dev/null &
@@ -51,7 +55,8 @@ fi
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT INT TERM
 echo "Madoguchi: starting (loading the model takes a few seconds)..."
 .venv/bin/python -m bot.serve run --port "$RASA_PORT" --model models/madoguchi.tar.gz \
-  --endpoints var/endpoints.yml --credentials var/credentials.yml --cors "${CORS[@]}" &
+  --endpoints var/endpoints.yml --credentials var/credentials.yml --cors "${CORS[@]}" \
+  --enable-api --auth-token "$MADOGUCHI_RASA_TOKEN" &
 RASA_PID=$!
 PIDS+=("$RASA_PID")
 # Once the server answers, say where each part listens (scripts/ready.py waits for it).

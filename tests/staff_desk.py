@@ -7,8 +7,8 @@ by itself, so tests see each 303.
 """
 from __future__ import annotations
 
-import http.client
 import html
+import http.client
 import os
 import re
 import subprocess
@@ -65,7 +65,8 @@ def staff_server(db_url: str, workdir: Path, extra_env: dict | None = None):
             if match:
                 break
             if process.poll() is not None:
-                raise RuntimeError(f"the staff desk exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+                raise RuntimeError(f"the staff desk exited with {process.returncode}:\n"
+                                   f"{log.read_text(errors='replace')}")
             time.sleep(0.1)
         yield StaffServer(process, match.group(1).replace("localhost", "127.0.0.1"), log)
     finally:

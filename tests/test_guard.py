@@ -133,7 +133,8 @@ def test_the_rate_limit_holds_back_long_messages_first_and_refills_with_time():
     longest = "あ" * guard.MAX_MESSAGE_CHARS
     assert limiter.allow("a", longest)
     assert not limiter.allow("a", longest)  # 100 tokens a message: the second must wait
-    assert all(limiter.allow("b", "総会の会場はどこですか") for _ in range(400))  # another client: 400 questions at once
+    # another client: 400 questions at once
+    assert all(limiter.allow("b", "総会の会場はどこですか") for _ in range(400))
     clock.now += 5.0
     assert limiter.allow("a", longest)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 import time
 
+from staff_desk import BIN, PASSWORD, REPO, add_account
 
 from bot.kb import staff as store
 from bot.staff import accounts
-from staff_desk import BIN, PASSWORD, REPO, add_account
 
 
 def run_cli(db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from bot.kb import search as kb_search
-from bot.kb.db import dispose_all
-from bot.kb.loader import load
 from chromium import MISSING, Chromium, find_chromium
 from staff_desk import PASSWORD, add_account, staff_server
+
+from bot.kb.db import dispose_all
+from bot.kb.loader import load
+from bot.search import index as search_index
 
 KEYS = {
     "/": {"key": "/", "code": "Slash", "windowsVirtualKeyCode": 191, "text": "/"},
@@ -48,7 +48,7 @@ def test_log_in_search_and_copy_an_answer_in_chromium(tmp_path):
     load(url=db_url)
     assert add_account(db_url, "counter", "viewer").returncode == 0
     dispose_all()
-    expected = kb_search.search("住民票の写し", limit=10, url=db_url)
+    expected = search_index.search("住民票の写し", limit=10, url=db_url)
     with staff_server(db_url, tmp_path / "desk") as server:
         browser = Chromium(executable, tmp_path / "profile")
         try:
@@ -104,14 +104,16 @@ def _drive(b: Chromium, base: str, expected, tmp_path) -> None:
 
     # Copy an answer with a real click; the clipboard then holds the answer's text.
     click(b, "#results > li.result:nth-child(1) button.copy")
-    b.wait_for("document.getElementById('copy-status').textContent === '回答をコピーしました。'", what="the copy notice")
+    b.wait_for("document.getElementById('copy-status').textContent === '回答をコピーしました。'",
+               what="the copy notice")
     assert b.evaluate("navigator.clipboard.readText()") == expected[0].text
     # and with the keyboard: from the button, ↓ selects the next result; "c" copies the selected one's answer
     press(b, "ArrowDown")
     assert b.evaluate(ACTIVE) == "result-2"
     b.evaluate("document.getElementById('copy-status').textContent = ''")
     press(b, "c")
-    b.wait_for("document.getElementById('copy-status').textContent === '回答をコピーしました。'", what="the copy notice")
+    b.wait_for("document.getElementById('copy-status').textContent === '回答をコピーしました。'",
+               what="the copy notice")
     assert b.evaluate("navigator.clipboard.readText()") == expected[1].text
 
     console = b.console()

@@ -14,11 +14,11 @@ import urllib.parse
 
 import markupsafe
 import pytest
+from staff_desk import PASSWORD, REPO, Client, add_account, staff_server
 
 from bot.kb import staff as store
 from bot.kb.db import dispose_all
 from bot.kb.loader import load
-from staff_desk import PASSWORD, REPO, Client, add_account, staff_server
 
 HOSTILE = '<script>window.__x=1</script><img src=x onerror="alert(1)">'
 FAQ_HEADER = "全国地方公共団体コード,分類,質問,質問_別表現,回答,担当部署,連絡先電話番号,URL,最終確認日\n"
@@ -93,7 +93,8 @@ def test_login_sets_an_httponly_samesite_strict_cookie_and_logout_ends_the_sessi
     assert "Secure" not in cookie  # plain HTTP: a Secure cookie would never come back
     old = dict(client.cookies)
     page = client.get("/")
-    assert page.status == 200 and "editor1（編集者）" in page.text and '<input id="q" name="q" type="search"' in page.text
+    assert (page.status == 200 and "editor1（編集者）" in page.text
+            and '<input id="q" name="q" type="search"' in page.text)
 
     bye = client.post("/logout", {"csrf_token": page.csrf_token()})
     assert bye.status == 303 and bye.location == "/login?notice=logout"
@@ -200,7 +201,8 @@ def test_a_viewer_searches_but_cannot_open_the_editors_data_page(desk):
     editor = logged_in(desk, "editor1")
     assert 'href="/data"' in editor.get("/").text
     data = editor.get("/data")
-    assert data.status == 200 and "データ（編集者用）" in data.text and "準備中" in data.text
+    assert data.status == 200 and "データ（編集者用）" in data.text
+    assert 'action="/data/upload"' in data.text  # the editor can upload
 
 
 # -- the look-up page ----------------------------------------------------------------------------
@@ -210,13 +212,13 @@ def results(page: str) -> list[str]:
 
 
 def test_the_look_up_ranks_like_faq_search_and_marks_the_matched_words(desk):
-    from bot.kb import search as kb_search
+    from bot.search import index as search_index
 
     server, db_url = desk
     client = logged_in(desk)
     page = client.search("住民票の写しはどこで取れますか").text
     found = results(page)
-    expected = kb_search.search("住民票の写しはどこで取れますか", limit=10, url=db_url)
+    expected = search_index.search("住民票の写しはどこで取れますか", limit=10, url=db_url)
     assert len(found) == len(expected) > 0
     titles = [html.unescape(re.sub(r"<[^>]+>", "", re.search(r"<h2[^>]*>(.*?)</h2>", r, re.S).group(1))).strip()
               for r in found]
@@ -311,7 +313,8 @@ def test_the_static_files_are_the_desks_own(desk):
     css = client.get("/static/staff.css")
     js = client.get("/static/staff.js")
     assert css.status == 200 and js.status == 200 and "javascript" in js.headers["Content-Type"]
-    for text in (css.text, js.text, *(p.read_text(encoding="utf-8") for p in (REPO / "bot/staff/templates").glob("*.html"))):
+    templates = (p.read_text(encoding="utf-8") for p in (REPO / "bot/staff/templates").glob("*.html"))
+    for text in (css.text, js.text, *templates):
         assert not re.search(r"(src|href)=\"(https?:)?//", text), "nothing is fetched from elsewhere"
         assert "@import" not in text and "url(http" not in text
     assert "innerHTML" not in js.text and "insertAdjacentHTML" not in js.text

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from bot.kb import search as kb_search
 from bot.kb.municipalities import finder, key
+from bot.search import analyzer as search_analyzer
+from bot.search import index as search_index
 from bot.staff import lookup
 
 
@@ -46,7 +47,7 @@ def test_highlighting_escapes_the_text_and_marks_what_the_query_matched():
     # a query for the markup itself marks the letter inside the escaped text, never the markup
     assert str(lookup.highlight(text, "<b>")).startswith("&lt;<mark>b</mark>&gt;国民健康保険&lt;/<mark>b</mark>&gt;")
     assert str(lookup.highlight("<i>x</i>", "")) == "&lt;i&gt;x&lt;/i&gt;"
-    assert kb_search.matched_spans("住民票を取りたい", "住民票を取る") == [(0, 3), (4, 6)]  # 取り = 取る
+    assert search_analyzer.matched_spans("住民票を取りたい", "住民票を取る") == [(0, 3), (4, 6)]  # 取り = 取る
 
 
 @pytest.mark.parametrize("iso,today,stale", [
@@ -61,11 +62,11 @@ def test_a_check_more_than_a_year_ago_is_flagged(iso, today, stale):
 
 
 def test_only_http_and_https_urls_become_links():
-    hit = kb_search.Hit(kind="faq", score=1.0, title="t", text="a", source="s", lg_code=None, id=1,
+    hit = search_index.Hit(kind="faq", score=1.0, title="t", text="a", source="s", lg_code=None, id=1,
                         url="javascript:alert(1)", checked_on="2024-04-01")
     result = lookup._result(1, hit, "t", dt.date(2026, 1, 1))
     assert not result.url_is_link and result.stale and result.checked_on == "2024年4月1日"
-    assert lookup._result(1, kb_search.Hit(**{**hit.to_dict(), "url": "https://example.jp/"}), "t",
+    assert lookup._result(1, search_index.Hit(**{**hit.to_dict(), "url": "https://example.jp/"}), "t",
                           dt.date(2026, 1, 1)).url_is_link
 
 
@@ -79,18 +80,18 @@ def test_the_desks_own_writes_do_not_rebuild_the_search_index(databases, tmp_pat
 
     url = databases.new_loaded("sqlite")
     try:
-        first = kb_search.index_for(url)
+        first = search_index.index_for(url)
         store.audit("login", account="x", now=time.time(), url=url)
         store.create_session("a" * 64, store.add_account("x", "viewer", "hash", time.time(), url).id, time.time(), url)
-        assert kb_search.index_for(url, check_interval=0) is first
+        assert search_index.index_for(url, check_interval=0) is first
         faq = tmp_path / "faq.csv"
         faq.write_text("全国地方公共団体コード,分類,質問,回答\n,窓口業務,ドローンの飛行許可はどこに申請しますか,国への申請が必要です。\n",
                        encoding="utf-8")
         load_files([faq], url)
-        rebuilt = kb_search.index_for(url, check_interval=0)
-        assert rebuilt is not first and kb_search.search("ドローン", url=url)
+        rebuilt = search_index.index_for(url, check_interval=0)
+        assert rebuilt is not first and search_index.search("ドローン", url=url)
     finally:
-        kb_search.invalidate(url)
+        search_index.invalidate(url)
         databases.drop(url)
 
 

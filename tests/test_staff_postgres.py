@@ -3,11 +3,11 @@ flows over plain HTTP against the real server, on a database of this test sessio
 from __future__ import annotations
 
 import pytest
+from staff_desk import PASSWORD, add_account, staff_server
 
-from bot.kb import search as kb_search
 from bot.kb import staff as store
 from bot.kb.db import dispose_all
-from staff_desk import PASSWORD, add_account, staff_server
+from bot.search import index as search_index
 
 pytestmark = pytest.mark.postgres
 
@@ -34,7 +34,7 @@ def test_login_and_search_on_postgresql(pg_desk):
     page = client.search("住民票の写し", "sumida")
     assert page.status == 200
     assert "絞り込み: 東京都墨田区（131075）" in page.text
-    expected = kb_search.search("住民票の写し", lg_code="131075", limit=10, url=url)
+    expected = search_index.search("住民票の写し", lg_code="131075", limit=10, url=url)
     assert expected and page.text.count('<li class="result"') == len(expected)
     assert "<mark>住民票</mark>" in page.text
     assert client.get("/data").status == 403  # a viewer

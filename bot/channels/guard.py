@@ -29,7 +29,8 @@ MAX_BODY_BYTES = 64 * 1024  # a message is a few kB (2,000 characters, \uXXXX-es
 MAX_MESSAGE_CHARS = 2000  # a long e-mail style question fits; longer is refused before any per-character work
 MAX_REQUEST_BYTES = 1024 * 1024  # any route, chunked bodies included (LINE and Slack send well under 1 MB)
 MAX_JSON_DEPTH = 20  # a message body is an object holding strings and a small metadata object
-SENDER_ID = re.compile(r"[A-Za-z0-9_.@:+=\-]{1,128}")  # whole id (fullmatch): "abc\n" is not one  # LINE U…, Slack ids, uuids, the widget's ids
+# whole id (fullmatch): "abc\n" is not one  # LINE U…, Slack ids, uuids, the widget's ids
+SENDER_ID = re.compile(r"[A-Za-z0-9_.@:+=\-]{1,128}")
 
 # Body limits by path prefix (the first that matches); other routes get MAX_REQUEST_BYTES.
 BODY_LIMITS = (
@@ -73,7 +74,8 @@ def check_sender(value: Any, field: str = "sender") -> str:
     if value is None or value == "":
         raise Refused(400, f"{field} を指定してください（英数字と _ . @ : + = - で128文字まで）。")
     if not isinstance(value, str) or not SENDER_ID.fullmatch(value):
-        raise Refused(400, f"{field} に使えない文字が含まれているか、長すぎます（英数字と _ . @ : + = - で128文字まで）。")
+        raise Refused(400,
+                      f"{field} に使えない文字が含まれているか、長すぎます（英数字と _ . @ : + = - で128文字まで）。")
     return value
 
 
@@ -140,14 +142,23 @@ def _finite_float(text: str) -> float:
     return number
 
 
-def body_limit(path: str) -> int:
-    for prefix, limit in BODY_LIMITS:
+def body_limit(path: str, limits: tuple[tuple[str, int], ...] = BODY_LIMITS) -> int:
+    for prefix, limit in limits:
         if path.startswith(prefix):
             return limit
     return MAX_REQUEST_BYTES
 
 
-def check_head(path: str, content_lengths: list[str], transfer_encodings: list[str]) -> None:
+def too_large(limit: int) -> str:
+    """The refusal of a body over ``limit`` bytes, in the unit people read it in."""
+    if limit == MAX_BODY_BYTES:
+        return TOO_LARGE
+    size = f"{limit // (1024 * 1024)}MB" if limit >= 1024 * 1024 else f"{limit // 1024}KB"
+    return f"送信された内容が大きすぎます（{size}までです）。"
+
+
+def check_head(path: str, content_lengths: list[str], transfer_encodings: list[str],
+               limits: tuple[tuple[str, int], ...] = BODY_LIMITS) -> None:
     """The request head's body framing, or :class:`Refused`: a Transfer-Encoding other than exactly one
     ``chunked`` (Sanic 21.12 then looked for a Content-Length that was not there: 500), a Content-Length
     that is not one run of digits or comes with chunking (400), or one above the route's limit (413)."""
@@ -160,8 +171,9 @@ def check_head(path: str, content_lengths: list[str], transfer_encodings: list[s
     value = content_lengths[0].strip()
     if not value.isascii() or not value.isdigit() or len(value) > 18:
         raise Refused(400, "Content-Length が正しくありません。")
-    if int(value) > body_limit(path):
-        raise Refused(413, TOO_LARGE)
+    limit = body_limit(path, limits)
+    if int(value) > limit:
+        raise Refused(413, too_large(limit))
 
 
 class RateLimiter:
@@ -253,10 +265,14 @@ def protect(app: Any) -> None:
       next request;
     - :class:`Refused` raised by any route is answered as JSON ``{"error": …}`` with its status.
 
+    The body limits by path are ``app.ctx.body_limits`` (:data:`BODY_LIMITS` unless the app sets its own:
+    the staff desk's upload route allows 20 MB).
+
     ``MADOGUCHI_PROXIES_COUNT`` (default none) tells Sanic how many proxies in front (nginx: 1) add
     ``X-Forwarded-For``, so that the rate limit sees the client's address, not the proxy's.
     """
     app.config.REQUEST_MAX_SIZE = min(int(app.config.REQUEST_MAX_SIZE), MAX_REQUEST_BYTES)
+    app.ctx.body_limits = BODY_LIMITS
     proxies = os.environ.get("MADOGUCHI_PROXIES_COUNT")
     if proxies:
         app.config.PROXIES_COUNT = int(proxies)
@@ -266,7 +282,7 @@ def protect(app: Any) -> None:
     @app.signal("http.lifecycle.request")
     async def check_request_head(request: Any) -> None:
         check_head(request.path, request.headers.getall("content-length", []),
-                   request.headers.getall("transfer-encoding", []))
+                   request.headers.getall("transfer-encoding", []), request.app.ctx.body_limits)
 
     @app.exception(Refused)
     async def refused(request: Any, exception: Refused) -> Any:

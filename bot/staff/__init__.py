@@ -2,7 +2,7 @@
 
     app.py       the Sanic app: sessions and CSRF on every request, security headers, error pages
     views.py     the pages (login/logout, look-up, municipality suggestions, audit log, data)
-    lookup.py    the look-up page's content (bot.kb.search ranking, municipality filter, highlighting)
+    lookup.py    the look-up page's content (bot.search ranking, municipality filter, highlighting)
     accounts.py  accounts, roles, Argon2id password hashes, lockout
     sessions.py  session cookies and CSRF tokens (itsdangerous), the desk's secret
     templates/   Jinja2 pages (autoescaped);  static/  the desk's own CSS and JavaScript (nothing external)

@@ -14,10 +14,12 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.staff", description="窓口の職員用画面を起動する / serve the staff desk")
+    parser = argparse.ArgumentParser(prog="python -m bot.staff",
+                                     description="窓口の職員用画面を起動する / serve the staff desk")
     parser.add_argument("--host", default=os.environ.get("STAFF_HOST") or "127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("STAFF_PORT") or 8090))
-    parser.add_argument("--db", default=None, help="knowledge-base SQLAlchemy URL (default: MADOGUCHI_DB_URL or var/madoguchi.sqlite3)")
+    parser.add_argument("--db", default=None,
+                        help="knowledge-base SQLAlchemy URL (default: MADOGUCHI_DB_URL or var/madoguchi.sqlite3)")
     args = parser.parse_args(argv)
 
     from bot.kb import staff as store
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     port = sock.getsockname()[1]
     shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::", "::1") else args.host
 
-    @app.listener("after_server_start")
+    @app.after_server_start
     async def ready(_app, _loop):
         print(f"Madoguchi staff desk: http://{shown}:{port}/", flush=True)
         if store.account_count(url) == 0:
@@ -50,10 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _warm_up(url: str) -> None:
     """Loads the dictionary and builds the search index before the first look-up needs them."""
-    from bot.kb import search as kb_search
+    from bot.search import index as search_index
 
     try:
-        kb_search.index_for(url)
+        search_index.index_for(url)
     except Exception:  # noqa: BLE001  # an empty or unbuilt database: the first look-up says so
         pass
 

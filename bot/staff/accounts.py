@@ -62,7 +62,8 @@ class LoginResult:
 
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise AccountError("ユーザー名は半角英数字で始まり、半角英数字と _ . @ - だけからなる64文字以内にしてください。")
+        raise AccountError("ユーザー名は半角英数字で始まり、半角英数字と _ . @ - だけからなる"
+                           "64文字以内にしてください。")
     return name
 
 

@@ -25,7 +25,7 @@ from sanic.exceptions import MethodNotSupported, NotFound, SanicException
 from sanic.request import Request
 
 from bot.channels import guard
-from bot.staff import views
+from bot.staff import data_page, downloads, report_page, views
 from bot.staff.sessions import PRE_COOKIE, Current, Sessions, idle_seconds, secret, set_cookie
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,9 @@ def create_app(db_url: str | None = None, env=os.environ, name: str = "madoguchi
 
     app.ctx.in_thread = in_thread
     app.blueprint(views.bp)
+    app.blueprint(report_page.bp)  # the report page (bot/staff/report_page.py)
+    app.blueprint(downloads.bp)  # CSV downloads (bot/staff/downloads.py)
+    data_page.install(app)
     app.static("/static/staff.css", str(STATIC / "staff.css"), name="staff_css", content_type="text/css; charset=utf-8")
     app.static("/static/staff.js", str(STATIC / "staff.js"), name="staff_js",
                content_type="text/javascript; charset=utf-8")
@@ -107,7 +110,7 @@ def create_app(db_url: str | None = None, env=os.environ, name: str = "madoguchi
         logger.exception("staff desk: %s %s failed", request.method, request.path)
         return views.error_page(request, 500, FAILED)
 
-    @app.listener("after_server_stop")
+    @app.after_server_stop
     async def stop_threads(_app, _loop):
         executor.shutdown(wait=False)
 

@@ -1,4 +1,4 @@
-"""The look-up page's content: the same ranking as /webhooks/faq_search (bot.kb.search), a municipality
+"""The look-up page's content: the same ranking as /webhooks/faq_search (bot.search), a municipality
 filter resolved against the national master (bot.kb.municipalities), matched words marked, and each
 FAQ entry's 最終確認日 flagged when it is more than a year old.
 
@@ -14,9 +14,10 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot.kb import models as m
-from bot.kb import search as kb_search
 from bot.kb.db import open_session
 from bot.kb.municipalities import Municipality, finder
+from bot.search import analyzer as search_analyzer
+from bot.search import index as search_index
 
 MAX_QUERY_CHARS = 1000  # as /webhooks/faq_search
 MAX_FILTER_CHARS = 100
@@ -53,7 +54,7 @@ class Lookup:
 
 def highlight(text: str, query: str) -> Markup:
     """``text`` escaped, with the words the query matched in <mark>."""
-    spans = kb_search.matched_spans(text, query) if query else []
+    spans = search_analyzer.matched_spans(text, query) if query else []
     out, last = [], 0
     for start, end in spans:
         if start < last:
@@ -81,10 +82,10 @@ def is_stale(iso: str, today: dt.date) -> bool:
     return dt.date.fromisoformat(iso) < year_ago
 
 
-def _result(rank: int, hit: kb_search.Hit, query: str, today: dt.date) -> Result:
+def _result(rank: int, hit: search_index.Hit, query: str, today: dt.date) -> Result:
     url = hit.url or ""
     return Result(
-        rank=rank, kind="FAQ" if hit.kind == kb_search.KIND_FAQ else "発表",
+        rank=rank, kind="FAQ" if hit.kind == search_index.KIND_FAQ else "発表",
         title=highlight(hit.title, query), answer=highlight(hit.text, query), answer_text=hit.text,
         department=hit.department, phone=hit.phone, url=url,
         url_is_link=url.startswith(("https://", "http://")),
@@ -98,7 +99,8 @@ def suggestions(text: str, url: str | None = None, limit: int = 20) -> list[Muni
         return finder(session).suggest(text[:MAX_FILTER_CHARS], limit=limit)
 
 
-NO_KNOWLEDGE_BASE = "知識ベースがまだ作られていません。管理者が madoguchi kb build を実行してから、もう一度お試しください。"
+NO_KNOWLEDGE_BASE = ("知識ベースがまだ作られていません。管理者が madoguchi kb build を実行してから、"
+                     "もう一度お試しください。")
 
 
 def run(query: str, place: str, url: str | None = None, today: dt.date | None = None) -> Lookup:
@@ -122,7 +124,8 @@ def _run(query: str, place: str, url: str | None, today: dt.date | None) -> Look
         with open_session(url) as session:
             found = finder(session).resolve(page.place)
         if not found:
-            page.problem = f"「{page.place}」に当たる地方公共団体が見つかりません。名称、読み、ローマ字、団体コードのいずれかで入力してください。"
+            page.problem = (f"「{page.place}」に当たる地方公共団体が見つかりません。"
+                            "名称、読み、ローマ字、団体コードのいずれかで入力してください。")
             return page
         if len(found) > 1:
             page.candidates = found[:30]
@@ -133,7 +136,7 @@ def _run(query: str, place: str, url: str | None, today: dt.date | None) -> Look
         lg_code = found[0].code
     if not page.query.strip():
         return page
-    hits = kb_search.search(page.query, lg_code=lg_code, limit=RESULTS, url=url)
+    hits = search_index.search(page.query, lg_code=lg_code, limit=RESULTS, url=url)
     today = today or dt.datetime.now(JST).date()
     page.results = [_result(rank, hit, page.query, today) for rank, hit in enumerate(hits, start=1)]
     page.searched = True

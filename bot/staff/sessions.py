@@ -133,7 +133,7 @@ class Sessions:
         return Current(Account(a.id, a.name, a.role), session_id, pre_nonce=pre)
 
     @staticmethod
-    def _loads(serializer: URLSafeTimedSerializer, value: str | None, max_age: float) -> str | None:
+    def _loads(serializer: URLSafeTimedSerializer, value: str | None, max_age: int) -> str | None:
         if not value or len(value) > 512:
             return None
         try:

@@ -1,4 +1,4 @@
-"""The desk's pages: login and logout, look-up (/), municipality suggestions, audit log, data (editors).
+"""The desk's pages: login and logout, look-up (/), municipality suggestions, audit log (the data page: data_page.py).
 
 Handlers run their blocking work (database, Sudachi, Argon2) on the app's worker threads
 (:func:`bot.staff.app.in_thread`). Pages are Jinja2 templates with autoescaping: every value from a
@@ -23,8 +23,9 @@ from bot.staff import accounts, lookup
 from bot.staff.sessions import COOKIE, Current, clear_cookie, set_cookie
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                  autoescape=select_autoescape(default=True, default_for_string=True))  # every template escapes
+# every template escapes
+ENV = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined, trim_blocks=True,
+                  lstrip_blocks=True, autoescape=select_autoescape(default=True, default_for_string=True))
 
 EXPIRED = "一定時間操作がなかったため、ログアウトしました。もう一度ログインしてください。"
 LOGGED_OUT = "ログアウトしました。"
@@ -33,7 +34,11 @@ EDITORS_ONLY = "この画面は編集者（editor）の権限があるアカウ�
 NOTICES = {"expired": EXPIRED, "logout": LOGGED_OUT, "login": LOGIN_FIRST}
 ACTIONS = {
     "login": "ログイン", "logout": "ログアウト", "login_failed": "ログイン失敗", "account_locked": "アカウントのロック",
-    "login_refused_locked": "ロック中のログイン", "account_created": "アカウントの作成", "password_set": "パスワードの再設定",
+    "login_refused_locked": "ロック中のログイン", "account_created": "アカウントの作成",
+    "password_set": "パスワードの再設定",
+    "data_checked": "データの検査・変更の用意", "data_refused": "データの受付拒否", "data_published": "データの公開",
+    "data_rolled_back": "版の差し戻し", "data_conflict": "公開の競合", "retraining": "再学習",
+    "download": "ダウンロード",
 }
 
 bp = Blueprint("staff_pages")
@@ -122,7 +127,8 @@ async def login(request: Request):
         return _login_page(request, 400, error="ユーザー名とパスワードを入力してください。", username=username[:64])
     if len(username) > 64 or len(password) > accounts.MAX_PASSWORD_CHARS:
         return _login_page(request, 401, error=accounts.WRONG, username=username[:64])
-    result = await _in_thread(request, accounts.authenticate, username, password, request.ip or "", request.app.ctx.db_url)
+    result = await _in_thread(request, accounts.authenticate, username, password, request.ip or "",
+                              request.app.ctx.db_url)
     if result.account is None:
         return _login_page(request, 423 if result.locked else 401, error=result.message, username=username)
     cookie = await _in_thread(request, request.app.ctx.sessions.start, result.account)
@@ -163,7 +169,7 @@ async def municipalities(request: Request):
     return response.json({"suggestions": items}, dumps=_dumps)
 
 
-# -- audit log and data ----------------------------------------------------------------------------
+# -- audit log ----------------------------------------------------------------------------
 
 @bp.get("/audit")
 @requires()
@@ -175,22 +181,6 @@ async def audit_page(request: Request):
         "version": e.kb_version[:8], "address": e.address,
     } for e in entries]
     return render(request, "audit.html", rows=rows, active="audit")
-
-
-@bp.get("/data")
-@requires(role="editor")
-async def data_page(request: Request):
-    counts, version = await _in_thread(request, _data_state, request.app.ctx.db_url)
-    return render(request, "data.html", counts=counts, version=version, active="data")
-
-
-def _data_state(url: str | None):
-    from bot.kb.db import open_session
-    from bot.kb.queries import kb_counts
-
-    with open_session(url) as session:
-        counts = kb_counts(session)
-    return counts, store.kb_version(url)
 
 
 @bp.get("/healthz")

@@ -115,3 +115,46 @@
     });
   }
 })();
+
+/* ---- data page (bot/staff/data_page.py) ---- */
+(function () {
+  'use strict';
+  // A file over the limit is refused before it is sent (the server refuses it too, with the same words).
+  var form = document.querySelector('form.upload');
+  if (form) {
+    var input = document.getElementById('file');
+    var note = document.getElementById('upload-error');
+    var limit = parseInt(form.getAttribute('data-max-bytes'), 10);
+    form.addEventListener('submit', function (event) {
+      var file = input.files && input.files[0];
+      if (file && limit && file.size > limit) {
+        event.preventDefault();
+        note.textContent = 'ファイルが大きすぎます。' + Math.round(limit / 1048576) + 'MB までのファイルを選んでください。何も変更していません。';
+        note.hidden = false;
+      }
+    });
+  }
+  // Training progress: asked every 2 seconds while a retraining runs (GET /data/training).
+  var training = document.getElementById('training');
+  if (training && window.fetch) {
+    var poll = function () {
+      fetch('/data/training', {credentials: 'same-origin', headers: {'Accept': 'application/json'}})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (!s) return;
+          training.hidden = s.state === 'idle';
+          training.className = 'training training-' + s.state;
+          document.getElementById('training-message').textContent = s.message;
+          var bar = document.getElementById('training-progress');
+          bar.max = Math.max(s.total, 1);
+          bar.value = s.done;
+          bar.textContent = s.done + '/' + s.total;
+          document.getElementById('training-names').textContent = s.names.length ? '新しい名前: ' + s.names.join('、') : '';
+          if (s.state === 'running') window.setTimeout(poll, 2000);
+        })
+        .catch(function () { window.setTimeout(poll, 5000); });
+    };
+    if (training.className.indexOf('training-running') >= 0) window.setTimeout(poll, 2000);
+  }
+})();
+/* ---- end of data page ---- */

@@ -1,0 +1,113 @@
+"""Retraining from the data page (issue 18, section 5): a new assembly report whose presentations bring a
+topic the guide's model has never seen is flagged in the preview; publishing it starts a real ``rasa train``
+in the background, its progress is shown, and the running guide is switched to the new model through
+Rasa's ``PUT /model`` without dropping a conversation.
+
+Everything is real: the desk, ``rasa train``, and the Rasa server (REST channel, actions in the process,
+``--enable-api --auth-token``) on the same SQLite knowledge base. The training takes minutes.
+"""
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import yaml
+from conftest import SHIPPED_KB_DIR
+from servers import RasaStack, post_json
+from staff_desk import add_account, staff_server
+from test_staff_data import current_version, publish, token_of, upload
+
+from bot.kb.db import dispose_all
+from bot.kb.loader import load
+
+TOKEN = "retraining-test-token-0123456789"
+NEW_TOPIC = "ドローン配送"
+
+
+class ApiStack(RasaStack):
+    """The guide with Rasa's HTTP API on, behind a token (what the desk needs to switch models)."""
+
+    def _spawn(self, name, args):
+        if name == "rasa":
+            args = [*args, "--enable-api", "--auth-token", TOKEN]
+        return super()._spawn(name, args)
+
+
+def parse_topics(stack: RasaStack, text: str) -> list[str]:
+    status, body = post_json(f"{stack.url}/model/parse?token={TOKEN}", {"text": text})
+    assert status == 200, body[:300]
+    return [e["value"] for e in json.loads(body)["entities"] if e["entity"] == "topic"]
+
+
+def rasa_status(stack: RasaStack) -> dict:
+    with urllib.request.urlopen(f"{stack.url}/status?token={TOKEN}", timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+def new_assembly() -> bytes:
+    report = yaml.safe_load((SHIPPED_KB_DIR / "assemblies" / "007.yml").read_text(encoding="utf-8"))
+    report["回"] = 8
+    report["イベント名"] = "日本公共サービス研究会 第8回総会"
+    report["開始日"] = report["終了日"] = "2026-02-06"
+    report["発表"][0]["話題"] = [NEW_TOPIC, "物流"]
+    return yaml.safe_dump(report, allow_unicode=True, sort_keys=False).encode("utf-8")
+
+
+def test_new_names_are_flagged_retrained_in_the_background_and_the_guide_switches(tmp_path):
+    db_url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+    load(url=db_url)
+    assert add_account(db_url, "keeper", "editor").returncode == 0
+    dispose_all()
+    stack = ApiStack(tmp_path / "guide", db_url)
+    stack.workdir.mkdir()
+    stack.start()
+    try:
+        assert NEW_TOPIC not in parse_topics(stack, f"{NEW_TOPIC}の発表は？")
+        old_model = rasa_status(stack)["model_file"]
+        sender = "keeps-talking"
+        stack.ask("第7回総会の会場は？", sender)
+        env = {"MADOGUCHI_RASA_URL": stack.url, "MADOGUCHI_RASA_TOKEN": TOKEN,
+               "MADOGUCHI_RETRAIN_DIR": str(tmp_path / "retraining")}
+        with staff_server(db_url, tmp_path / "desk", extra_env=env) as server:
+            client = server.client()
+            assert client.login("keeper").status == 303
+            token = token_of(upload(client, "008.yml", new_assembly()))
+            preview = client.get(f"/data/preview/{token}").text
+            assert 'id="unseen-names"' in preview
+            assert NEW_TOPIC in preview.split('id="unseen-names"')[1].split("</p>")[0]
+            assert publish(client, token).status == 303
+            version = current_version(client)
+            page = client.get("/data").text
+            assert 'class="training training-running"' in page and NEW_TOPIC in page
+
+            progress = []
+            started = time.monotonic()
+            while True:
+                with urllib.request.urlopen(urllib.request.Request(
+                        f"{server.url}data/training",
+                        headers={"Cookie": "; ".join(f"{k}={v}" for k, v in client.cookies.items())}), timeout=30) as r:
+                    state = json.loads(r.read())
+                progress.append(state["done"])
+                if state["state"] != "running":
+                    break
+                assert time.monotonic() - started < 1800, state
+                time.sleep(2)
+            print(f"\nretraining took {time.monotonic() - started:.0f}s; "
+                  f"progress seen: {sorted(set(progress))} of {state['total']}")
+            assert state["state"] == "done", state["message"]
+            assert "案内は新しいモデルで回答しています" in state["message"]
+            assert len(set(progress)) > 2  # the count went up while it trained
+            audit = client.get("/audit").text
+            assert f"版 {version} の再学習が終わりました。案内を新しいモデルに切り替えました" in audit
+
+        assert rasa_status(stack)["model_file"] != old_model
+        assert f"madoguchi-v{version}" in rasa_status(stack)["model_file"]
+        assert NEW_TOPIC in parse_topics(stack, f"{NEW_TOPIC}の発表は？")  # the new model knows the name
+        # the conversation from before the switch goes on: its earlier turn is still in the tracker
+        stack.ask("住所は？", sender)
+        with urllib.request.urlopen(f"{stack.url}/conversations/rest:{sender}/tracker?token={TOKEN}", timeout=30) as r:
+            texts = [e.get("text") for e in json.loads(r.read())["events"] if e.get("event") == "user"]
+        assert texts[-2:] == ["第7回総会の会場は？", "住所は？"]
+    finally:
+        stack.stop()
