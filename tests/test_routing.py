@@ -78,7 +78,8 @@ def test_not_about_the_knowledge_base_resolver_refuses_plainly(session, read):
     assert reply.response == "utter_out_of_scope" and not reply.answered
     # but a follow-up the classifier did not take for a question still points at the last subject
     context = Context(subject_type="presentation", assembly_number=7, presentation_id="7-4")
-    assert routing.not_about_the_knowledge_base(session, read("out_of_scope", "それって何に基づいてるの？", context)) is None
+    message = read("out_of_scope", "それって何に基づいてるの？", context)
+    assert routing.not_about_the_knowledge_base(session, message) is None
 
 
 def test_a_tie_between_two_questions_is_answered_as_the_best_question(session, read):
@@ -101,7 +102,8 @@ def test_a_presenting_municipality_is_asked_about_its_presentation_not_as_a_plac
 
 
 def test_question_inside_the_message_resolver_answers_each_question(session, read):
-    reply = routing.questions_in_message(session, read("ask_assembly", "総会の会場はどこですか。また、参加者は何人でしたか。"))
+    reply = routing.questions_in_message(session,
+                                         read("ask_assembly", "総会の会場はどこですか。また、参加者は何人でしたか。"))
     assert "天空劇場" in reply.text and "192" in reply.text
     mail = ("いつもお世話になっております。○○町総務課の者です。来月、庁内で窓口業務の委託について検討会を開きます。"
             "上司から、総会でAIを使った保育所の入所選考の事例紹介があったと聞きました。"
@@ -134,6 +136,9 @@ def test_places_resolver_follows_a_chain_to_the_master(session, read):
     ("3番目の発表は？", ["富士通"], []),
     ("富士通の次に発表したのはどこですか", ["内閣府"], []),
     ("京都府は何番目に発表しましたか", ["1番目"], []),
+    ("京都府の発表は吉川市の発表より先でしたか", ["はい", "1番目", "5番目"], ["いいえ"]),
+    ("吉川市は京都府よりも前に発表しましたか", ["いいえ", "後でした"], ["はい"]),
+    ("内閣府より後に発表したのはどこですか", ["吉川市"], []),
     ("総会は全部で何時間やってたの？", ["3時間30分"], []),
     ("埼玉県内の自治体が関わった発表はどれ？", ["富士通", "吉川市"], ["墨田区"]),
 ])

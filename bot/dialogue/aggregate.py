@@ -16,7 +16,8 @@ from bot.kb.records import AssemblyRecord, PresentationRecord
 
 # Operations in the order they win when a question carries several cues (「何件ありましたか」: count).
 OPERATIONS = ("order", "duration", "compare", "count", "choose", "list", "exists", "which")
-KIND_LABELS = {"民間企業": "企業", "国の機関": "国の機関", "都道府県": "都道府県", "市区町村": "市区町村", "自治体": "自治体",
+KIND_LABELS = {"民間企業": "企業", "国の機関": "国の機関", "都道府県": "都道府県", "市区町村": "市区町村",
+               "自治体": "自治体",
                "特別区": "特別区"}
 _LOCAL = ("都道府県", "市区町村")
 _ABOUT_PRESENTATIONS = re.compile(r"発表|報告(?!書)|講演|登壇|プレゼン|事例")
@@ -98,11 +99,13 @@ def listing(assembly: AssemblyRecord, chosen: list[PresentationRecord], what: st
     label = render.assembly_label(assembly)
     if not chosen:
         return f"{label}の記録には、{what}発表はありません。"
-    head = f"{label}の{what}発表は{len(chosen)}件です。" if count_first else f"{label}の{what}発表は次のとおりです（{len(chosen)}件）。"
+    head = (f"{label}の{what}発表は{len(chosen)}件です。" if count_first
+            else f"{label}の{what}発表は次のとおりです（{len(chosen)}件）。")
     return "\n".join([head] + [line(p) for p in chosen])
 
 
-def by_order(assembly: AssemblyRecord, argument: str, anchor: PresentationRecord | None = None) -> PresentationRecord | None:
+def by_order(assembly: AssemblyRecord, argument: str,
+             anchor: PresentationRecord | None = None) -> PresentationRecord | None:
     """The n-th presentation (``argument``: 1, 2 …, last), or the one after / before ``anchor``."""
     ordered = sorted(assembly.presentations, key=lambda p: p.order)
     if not ordered:
@@ -141,6 +144,18 @@ def position_text(assembly: AssemblyRecord, p: PresentationRecord) -> str:
     note = "（最初）" if n == 1 else "（最後）" if n == len(ordered) else ""
     return (f"{p.presenter_label}の発表「{p.title}」は、{render.assembly_label(assembly)}の"
             f"{len(ordered)}件の発表のうち{n}番目{note}でした。")
+
+
+def precedence_text(assembly: AssemblyRecord, first: PresentationRecord, second: PresentationRecord,
+                    argument: str) -> str:
+    """「AはBより先（argument=before）・後（after）でしたか」: yes or no first, then both positions."""
+    ordered = sorted(assembly.presentations, key=lambda x: x.order)
+    a, b = ordered.index(first) + 1, ordered.index(second) + 1
+    yes = (a < b) == (argument == "before")
+    relation = "先" if a < b else "後"
+    return (f"{'はい' if yes else 'いいえ'}、{first.presenter_label}の発表（{a}番目）は"
+            f"{second.presenter_label}の発表（{b}番目）より{relation}でした"
+            f"（{render.assembly_label(assembly)}の発表{len(ordered)}件のうち）。")
 
 
 def edge_text(assembly: AssemblyRecord, anchor: PresentationRecord, argument: str) -> str:

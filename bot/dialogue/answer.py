@@ -16,14 +16,29 @@ from sqlalchemy.orm import Session
 
 from bot.dialogue import aggregate, details, presentations, render
 from bot.dialogue.conversation import (
-    choice, comment, not_about_the_knowledge_base, rating, small_talk, unreadable,
+    choice,
+    comment,
+    not_about_the_knowledge_base,
+    rating,
+    small_talk,
+    unreadable,
 )
 from bot.dialogue.municipality import PLACE_GAPS, chained_places, municipality_gap, municipality_reply
 from bot.dialogue.query import ASSEMBLY_PRIORITY, Query, refers_back, unknown_presenter
 from bot.dialogue.reply import SUGGESTIONS, Reply
 from bot.dialogue.subjects import (
-    NEXT_ASSEMBLY, asked_assembly, assembly_of, context_municipality, context_presentation, names_in,
-    named_presenters, named_prefecture, organizations, places_of_subject, region_filter, subject_presentations,
+    NEXT_ASSEMBLY,
+    asked_assembly,
+    assembly_of,
+    context_municipality,
+    context_presentation,
+    named_prefecture,
+    named_presenters,
+    names_in,
+    organizations,
+    places_of_subject,
+    region_filter,
+    subject_presentations,
 )
 from bot.kb import queries
 from bot.kb.records import AssemblyRecord, PresentationRecord
@@ -131,7 +146,8 @@ def society(session: Session, query: Query) -> Reply | None:
     missing = next((a for a in query.attributes if details.society_missing(record, a)), None)
     if missing == "founded" and "purpose" in query.attributes and "date" not in query.attributes:
         missing = None  # 「何を目的に発足した」 asks for the purpose
-    attribute = next((a for a in ("phone", "hours", "url") if a in query.attributes and getattr(record, a)), None)
+    attribute: str | None = next((a for a in ("phone", "hours", "url") if a in query.attributes and getattr(record, a)),
+                                 None)
     attribute = attribute or next((a for a in ("secretariat", "purpose") if a in query.attributes), None)
     if attribute is None and set(query.attributes) & {"department"}:
         attribute = "secretariat"
@@ -157,7 +173,8 @@ def places(session: Session, query: Query) -> Reply | None:
                if lg and lg.code[:2] == region.code[:2] and not lg.is_prefecture]
         if lgs:
             text = "".join(f"{lg.full_name}です（全国地方公共団体コード {lg.code}）。" for lg in lgs)
-            return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", query.context, source=render.MASTER_SOURCE)
+            return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", query.context,
+                         source=render.MASTER_SOURCE)
     if region_filter(session, query) and op and op[0] in ("list", "count", "exists", "which"):
         return None  # 「埼玉県内の自治体が関わった発表」: a filter over presentations
     assembly, _, _ = asked_assembly(session, query)
@@ -290,7 +307,8 @@ def assembly_or_presentation(session: Session, query: Query) -> Reply:
         by_text = presentations.best_by_text(pool, query.text)
         if by_text:
             return presentations.presentation_reply(query, assembly_of(session, assembly, by_text[0]), by_text[0])
-        text = "どの発表についてのご質問でしょうか。発表団体名やテーマを添えてお尋ねください。\n" + render.program_answer(assembly)
+        text = ("どの発表についてのご質問でしょうか。発表団体名やテーマを添えてお尋ねください。\n"
+                + render.program_answer(assembly))
         return Reply(text, query.context.with_(subject_type="program", assembly_number=assembly.number), answered=False)
     return _assembly_reply(session, query, assembly)
 
@@ -324,7 +342,8 @@ def _is_society_question(session: Session, query: Query) -> bool:
     munis = [m for m in query.values("municipality") if not ("secretariat" in query.attributes and m == home)]
     others = (named - {record.name, None}) or munis or query.values("topic")
     named_here = {queries.organization_name(session, o) for o in query.values_named_here("organization")}
-    if query.context.subject_type in ("presentation", "assembly") and refers_back(query.text) and record.name not in named_here:
+    if (query.context.subject_type in ("presentation", "assembly") and refers_back(query.text)
+            and record.name not in named_here):
         return False  # 「それらの意見を事務局として今後どう」 follows up on the assembly
     about_assembly = (
         "総会" in query.text or query.values("assembly_number")
@@ -351,15 +370,16 @@ def _assembly_reply(session: Session, query: Query, assembly: AssemblyRecord) ->
     if missing:
         contact = _contact(session)
         text = details.not_recorded(
-            assembly.source, render.assembly_label(assembly), missing, details.assembly_nearby(assembly, missing), contact
+            assembly.source, render.assembly_label(assembly), missing, details.assembly_nearby(assembly, missing),
+            contact
         )
         return Reply(details.with_source(text, assembly.source), context, source=assembly.source)
-    asked = [a for a in ASSEMBLY_PRIORITY if a in set(query.attributes)]
+    asked: list[str | None] = [a for a in ASSEMBLY_PRIORITY if a in set(query.attributes)]
     if asked and asked[0] == "other":
         return _program(query, assembly)
     duration = "duration" in query.operations
     if duration:
-        asked = ["hours"] + [a for a in asked if a != "hours"]
+        asked = ["hours", *(a for a in asked if a != "hours")]
     # 「会場の名前と参加人数を」: each detail asked, in one reply (at most three)
     bodies = list(dict.fromkeys(render.assembly_body(assembly, a) for a in (asked[:3] or [None])))
     if duration:
@@ -372,7 +392,9 @@ def _contact(session: Session) -> str:
     record = queries.society(session)
     if record is None:
         return ""
-    return f"{record.secretariat}（{record.secretariat_department}）" if record.secretariat_department else record.secretariat
+    if record.secretariat_department:
+        return f"{record.secretariat}（{record.secretariat_department}）"
+    return record.secretariat
 
 
 def _program(query: Query, assembly: AssemblyRecord) -> Reply:
@@ -380,7 +402,8 @@ def _program(query: Query, assembly: AssemblyRecord) -> Reply:
     return Reply(render.program_answer(assembly), context, source=assembly.source)
 
 
-_MEMBERSHIP_RE = re.compile(r"発表|登壇|参加|報告|講演|出て|出た|出まし|入って|含まれ|どっち|どちら|はっぴょう|とうだん|さんか")
+_MEMBERSHIP_RE = re.compile(r"発表|登壇|参加|報告|講演|出て|出た|出まし|入って|含まれ|どっち|どちら|はっぴょう|"
+                            r"とうだん|さんか")
 # The question asks for places (「関わった自治体をすべて」「静岡県の自治体はどこ」), not presentations.
 _PLACES_TARGET_RE = re.compile(
     r"(?:自治体|市区町村|市町村|市や区|都市|市)(?:名)?(?:は|を|って|が)?(?:どこ|すべて|全て|全部|一覧|教えて|挙げて|どれ(?!くらい|ぐらい|ほど))")
@@ -390,6 +413,8 @@ def _by_order(session: Session, query: Query, assembly: AssemblyRecord, argument
     """「3番目の発表」「最後の発表」「富士通の次の発表」「京都府は何番目」."""
     context = query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None)
     anchor = None
+    if argument in ("before", "after"):
+        return _precedence(session, query, assembly, argument)
     if argument in ("which", "next", "previous"):
         found = presentations.find(list(assembly.presentations), query, organizations(session, query))
         anchor = found.presentations[0] if len(found.presentations) == 1 else context_presentation(session, query)
@@ -409,6 +434,27 @@ def _by_order(session: Session, query: Query, assembly: AssemblyRecord, argument
     if set(query.attributes) <= {"where"}:  # 「最初の発表はどこ（の団体）」: who presented
         query = query.without("attribute").with_entity("attribute", "speaker")
     return presentations.presentation_reply(query, assembly, p)
+
+
+def _precedence(session: Session, query: Query, assembly: AssemblyRecord, argument: str) -> Reply | None:
+    """「京都府の発表は吉川市の発表より先でしたか」: the two named presentations, in the order named
+    (the one named right before 「より」 is the one compared against)."""
+    found = presentations.find(list(assembly.presentations), query, organizations(session, query))
+    pair = found.presentations
+    if len(pair) != 2:
+        return None
+    pivot = query.text.find("より")
+
+    def named_at(p: PresentationRecord) -> int:  # the last mention of p's presenter before 「より」
+        spots = [query.text.rfind(name, 0, pivot) for name in (*p.presenters, p.presenter_label)]
+        return max(spots, default=-1)
+
+    second, first = sorted(pair, key=named_at, reverse=True)
+    if named_at(second) < 0:
+        return None
+    text = aggregate.precedence_text(assembly, first, second, argument)
+    context = query.context.with_(subject_type="assembly", assembly_number=assembly.number, presentation_id=None)
+    return Reply(details.with_source(text, assembly.source), context, source=assembly.source)
 
 
 def _places_in(session: Session, query: Query, assembly: AssemblyRecord, chosen: list[PresentationRecord],
@@ -436,7 +482,8 @@ def _presented(session: Session, query: Query, assembly: AssemblyRecord, names: 
     label = render.assembly_label(assembly)
     for name in names:
         own = [p for p in assembly.presentations if any(name == n or n.endswith(name) for n in p.presenters)]
-        involved = [p for p in assembly.presentations if p not in own and any(name == m for m, _, _ in p.municipalities)]
+        involved = [
+            p for p in assembly.presentations if p not in own and any(name == m for m, _, _ in p.municipalities)]
         if own:
             titles = "、".join(f"「{p.title}」" for p in own)
             lines.append(f"はい、{name}は{label}で{titles}を発表しました。" + (own[0].summary if len(own) == 1 else ""))

@@ -3,7 +3,8 @@
 :func:`extract` finds, in a normalized message,
 
 - ``operation``: ``count`` (何件), ``list`` (どれ・一覧), ``exists`` (〜はありましたか・〜しましたか),
-  ``order:N`` / ``order:last`` (3番目・最後), ``compare`` (同じ・違う), ``duration`` (何時間);
+  ``order:N`` / ``order:last`` (3番目・最後), ``order:before`` / ``order:after`` (AはBより先・後),
+  ``compare`` (同じ・違う), ``duration`` (何時間);
 - ``presenter_kind``: the kind of presenter a question filters by (企業 → 民間企業, 国の機関,
   都道府県, 市区町村, 自治体). The kinds are those of organizations.csv 種別 and of the local-government
   master; which presenter is of which kind comes from the data, never from here.
@@ -16,8 +17,10 @@ import re
 from typing import Any
 
 _OP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("count", re.compile(r"何件|何個|何本|いくつ|幾つ|何団体|何社|何組|何か所|何ヶ所|件数|数は|何題|何の団体が|いくらかの数")),
-    ("duration", re.compile(r"何時間|何分間|どのくらいの時間|どれくらいの時間|どれぐらいの時間|所要時間|時間の長さ|長さは")),
+    ("count",
+     re.compile(r"何件|何個|何本|いくつ|幾つ|何団体|何社|何組|何か所|何ヶ所|件数|数は|何題|何の団体が|いくらかの数")),
+    ("duration",
+     re.compile(r"何時間|何分間|どのくらいの時間|どれくらいの時間|どれぐらいの時間|所要時間|時間の長さ|長さは")),
     ("compare", re.compile(r"同じ|同一|おなじ|違う|ちがう|異なる")),
     ("choose", re.compile(r"どっち|どちらが|どちらの方")),
     ("list", re.compile(
@@ -34,6 +37,9 @@ _OP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _ORDER_RE = re.compile(
     r"(?P<which>何番目|何番手|何番め|何番に|どの順番)|"
+    # 「AはBより先でしたか」「Bよりも後ですか」: whether one came before the other (a yes or no)
+    r"(?P<before>より(?:も)?(?:先|前|早)(?=に?(?:発表|登壇|報告|講演)?(?:でし|です|だっ|だ|か|しま|した|[?？])))|"
+    r"(?P<after>より(?:も)?(?:後|あと|遅)(?=に?(?:発表|登壇|報告|講演)?(?:でし|です|だっ|だ|か|しま|した|[?？])))|"
     r"(?P<next>(?:の|より)(?:次|あと|後)(?:に|は|で)|の次の(?:発表|登壇)|の(?:あと|後)の(?:発表|番))|(?P<previous>の(?:ひとつ|一つ|1つ)?(?:前|手前)に|の直前)|"
     r"(?P<n>\d{1,2})\s*(?:番目|番め|つ目|つめ|個目|本目|件目)(?![、,])|(?P<first>トップバッター|(?:最初|一番初め|いちばん初め|一番はじめ|はじめ|初め|冒頭|1番最初|一番最初)(?=(?:の|に|で)?(?:発表|登壇|報告|講演|団体|方|順|番|プレゼン)|(?:は|って)(?:どこ|誰|だれ|何|なに)))|"
     r"(?P<last>(?:いちばん|一番)?(?:最後|ラスト|最終)(?=(?:の|に|で)?(?:発表|登壇|報告|講演|団体|方|順|番|プレゼン)|(?:は|って)(?:どこ|誰|だれ|何|なに))|トリ(?=は|を|の発表))"
@@ -59,7 +65,9 @@ _KIND_COUNT_RE = re.compile(
     r"[^。？?]{0,4}?(?:何社|何件|いくつ|何機関|何団体)"
 )
 _KIND_AFTER_RE = re.compile(
-    r"(?:発表|報告|登壇|説明|話を|話)(?:した|を行った|している)(?P<kind>" + "|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(_KIND_WORDS)) + r")"
+    r"(?:発表|報告|登壇|説明|話を|話)(?:した|を行った|している)(?P<kind>"
+    + "|".join(f"(?P<k{i}>{p})" for i, (_, p) in enumerate(_KIND_WORDS))
+    + r")"
 )
 # 「国は…」「国として…」: the speaker is the national government (a tie-breaker between presentations)
 _NATION_RE = re.compile(r"(?<![一-龥])国(?:は|が|として|も|から|の取組|の方針)")
@@ -70,7 +78,8 @@ def _entity(entity: str, value: str, match: re.Match[str], group: str | int = 0)
 
 
 # A question word makes a question ask for a value, not a yes or no (「何を発表しましたか」).
-_WH_RE = re.compile(r"(?:何|なに|なん|どこ|いつ|誰|だれ|どれ)(?!か)|どんな|どう|どの|どなた|いくつ|いくら|どちら|どっち|なぜ|何故|どうして")
+_WH_RE = re.compile(r"(?:何|なに|なん|どこ|いつ|誰|だれ|どれ)(?!か)|どんな|どう|どの|どなた|いくつ|いくら|どちら|"
+                    r"どっち|なぜ|何故|どうして")
 
 
 def extract(text: str) -> list[dict[str, Any]]:
@@ -84,13 +93,15 @@ def extract(text: str) -> list[dict[str, Any]]:
         return bool(_WH_RE.search(text, start, min(ends) if ends else len(text)))
 
     for m in _ORDER_RE.finditer(text):
-        special = next((g for g in ("which", "next", "previous", "last") if m.group(g)), None)
+        special = next((g for g in ("which", "before", "after", "next", "previous", "last") if m.group(g)), None)
+        if special in ("before", "after") and asks_value(m.start()):  # 「内閣府より後に発表したのはどこ」
+            special = "next" if special == "after" else "previous"
         value = f"order:{special}" if special else "order:1" if m.group("first") else f"order:{int(m.group('n'))}"
         found.append(_entity("operation", value, m))
     for name, pattern in _OP_PATTERNS:
-        m = pattern.search(text)
-        if m and not (name == "exists" and asks_value(m.start())):
-            found.append(_entity("operation", name, m))
+        hit = pattern.search(text)
+        if hit and not (name == "exists" and asks_value(hit.start())):
+            found.append(_entity("operation", name, hit))
     for m in _KIND_RE.finditer(text):
         index = next(i for i in range(len(_KIND_WORDS)) if m.group(f"k{i}"))
         found.append(_entity("presenter_kind", _KIND_WORDS[index][0], m, "kind"))
@@ -100,7 +111,8 @@ def extract(text: str) -> list[dict[str, Any]]:
         index = next(i for i in range(len(_KIND_WORDS)) if m.group(f"k{i}"))
         found.append(_entity("presenter_kind", _KIND_WORDS[index][0], m, "kind"))
     if not any(e["entity"] == "presenter_kind" for e in found):
-        m = _NATION_RE.search(text)
-        if m:
-            found.append({"entity": "presenter_kind", "value": "国の機関", "start": m.start(), "end": m.start() + 1})
+        nation = _NATION_RE.search(text)
+        if nation:
+            found.append({"entity": "presenter_kind", "value": "国の機関", "start": nation.start(),
+                          "end": nation.start() + 1})
     return sorted(found, key=lambda e: e["start"])
