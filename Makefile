@@ -23,6 +23,7 @@ help:
 	@echo "make test  — set up, build, train, run the whole test suite"
 	@echo "make eval  — QA accuracy and latency on the public sample and eval/madoguchi_qa.yml (actions in process and in the action server)"
 	@echo "make nlu-cv — cross-validated intent macro-F1 and entity F1"
+	@echo "make lint  — ruff (bot, actions, devtools, tests, bench) and mypy (bot, actions); fails on any finding"
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 が見つかりません (python3.10 / pyenv)"; exit 1; }
@@ -42,7 +43,7 @@ $(DB) data/nlu/generated/kb_lookups.yml &: $(BIN)/.installed $(KB_FILES) $(wildc
 
 kb: $(DB)
 
-$(MODEL): $(BIN)/.installed data/nlu/generated/kb_lookups.yml $(NLU_FILES) data/rules.yml domain.yml config.yml $(wildcard bot/nlp/*.py)
+$(MODEL): $(BIN)/.installed data/nlu/generated/kb_lookups.yml $(NLU_FILES) data/rules.yml domain.yml config.yml $(shell find bot/nlp -name "*.py")
 	$(BIN)/rasa train --fixed-model-name madoguchi --out models
 	touch $@
 
@@ -68,7 +69,7 @@ nlu-cv: $(DB) $(MODEL)
 
 # Two Rasa servers + action server on PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379); Ctrl-C stops all.
 cluster: $(DB) $(MODEL)
-	$(BIN)/python -m bot.ops.cluster $(CLUSTER_ARGS)
+	$(BIN)/python -m devtools.cluster $(CLUSTER_ARGS)
 
 # Load benchmark (not a test): 1 and 2 Rasa processes at 1, 10 and 50 users.
 load: $(DB) $(MODEL)
@@ -78,8 +79,14 @@ load: $(DB) $(MODEL)
 vendor-web:
 	cd web && npm ci --no-audit --no-fund && npm run vendor
 
-lint: $(BIN)/.installed
-	$(BIN)/python -m ruff check bot actions tests bench || true
+# ruff and mypy, pinned in requirements-dev.lock; fails on any finding (.ci/run runs it).
+$(BIN)/.dev-installed: $(BIN)/.installed requirements-dev.lock
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	touch $@
+
+lint: $(BIN)/.dev-installed
+	$(BIN)/ruff check bot actions devtools tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf models var .rasa results

@@ -107,10 +107,10 @@ async def _execute(package: Text, action_call: Dict[Text, Any]) -> Dict[Text, An
     try:
         result = await executor_for(package).run(action_call)
     except ActionExecutionRejection as e:
-        raise _error(400, "Bad Request", {"error": e.message, "action_name": e.action_name})
+        raise _error(400, "Bad Request", {"error": e.message, "action_name": e.action_name}) from e
     except ActionNotFoundException as e:
         logger.error(e)
-        raise _error(404, "Not Found", {"error": e.message, "action_name": e.action_name})
+        raise _error(404, "Not Found", {"error": e.message, "action_name": e.action_name}) from e
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # an action's bug, a package that cannot be loaded, a cancelled

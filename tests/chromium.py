@@ -79,7 +79,8 @@ class Chromium:
             self.send("Runtime.enable")
             self.send("Log.enable")
             self.send("Emulation.setFocusEmulationEnabled", enabled=True)
-            self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+            self.send("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
+                      mobile=False)
         except Exception:
             self.close()
             raise
@@ -132,7 +133,8 @@ class Chromium:
         result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
         if "exceptionDetails" in result:
             details = result["exceptionDetails"]
-            raise CDPError(f"{details.get('exception', {}).get('description') or details.get('text')}\n  in: {expression}")
+            raise CDPError(f"{details.get('exception', {}).get('description') or details.get('text')}\n  in:"
+                           f" {expression}")
         return result["result"].get("value")
 
     def wait_for(self, expression: str, timeout: float = 30.0, what: str = ""):
@@ -147,7 +149,8 @@ class Chromium:
                 return value
             if time.monotonic() > deadline:
                 last = f"\nlast error: {error}" if error else ""
-                raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or expression}{last}\n{self.console()}")
+                raise AssertionError(f"timed out after {timeout:.0f}s waiting "
+                                     f"for {what or expression}{last}\n{self.console()}")
             time.sleep(0.2)
 
     def console(self, last: int = 15) -> str:
@@ -170,7 +173,8 @@ class Chromium:
     # ---- a person's actions ----
     def goto(self, url: str) -> None:
         self.send("Page.navigate", url=url)
-        self.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'", what=f"load of {url}")
+        self.wait_for(f"location.href === {json.dumps(url)} && document.readyState === 'complete'",
+                      what=f"load of {url}")
 
     def reload(self) -> None:
         self.evaluate("window.__beforeReload = true")

@@ -93,7 +93,8 @@ class RasaStack:
         return proc
 
     def start_actions(self) -> subprocess.Popen:
-        return self._spawn("actions", [str(BIN / "python"), "-m", "bot.serve", "run", "actions", "--actions", "actions", "--port", str(self.action_port)])
+        return self._spawn("actions", [str(BIN / "python"), "-m", "bot.serve", "run", "actions", "--actions", "actions",
+                                       "--port", str(self.action_port)])
 
     def start_rasa(self, credentials: Path | None = None) -> subprocess.Popen:
         """Rasa with the channels this stack's environment enables (see bot.channels.credentials)."""
@@ -109,7 +110,8 @@ class RasaStack:
         if credentials is None:
             credentials = self.workdir / "credentials.yml"
             write(credentials, self._env())
-        args = [str(BIN / "python"), "-m", "bot.serve", "run", "--port", str(self.rasa_port), "--model", str(MODEL), "--endpoints", str(endpoints)]
+        args = [str(BIN / "python"), "-m", "bot.serve", "run", "--port", str(self.rasa_port), "--model", str(MODEL),
+                "--endpoints", str(endpoints)]
         args += ["--credentials", str(credentials)]
         return self._spawn("rasa", args)
 

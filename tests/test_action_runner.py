@@ -9,8 +9,8 @@ import re
 import subprocess
 import time
 import urllib.request
-from pathlib import Path
 
+import faulty_actions
 import pytest
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
@@ -20,12 +20,11 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered, des
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+from servers import BIN, REPO, free_port, post_json
 
-import faulty_actions
 from bot import action_runner
 from bot.kb import db, loader
 from bot.nlp.normalize import normalize
-from servers import BIN, REPO, free_port, post_json
 
 DOMAIN = Domain.load(str(REPO / "domain.yml"))
 INPROCESS = EndpointConfig("inprocess:actions")
@@ -179,8 +178,9 @@ def test_a_package_that_cannot_be_loaded_fails_the_turn_not_the_server(kb_env, c
 
 
 def _faulty_call(name: str) -> dict:
-    events = [ActionExecuted("action_listen"), UserUttered("府中市の人口", {"name": "ask_municipality", "confidence": 0.9},
-                                                           [{"entity": "municipality", "value": "府中市", "start": 0, "end": 3}])]
+    events = [ActionExecuted("action_listen"),
+              UserUttered("府中市の人口", {"name": "ask_municipality", "confidence": 0.9},
+                          [{"entity": "municipality", "value": "府中市", "start": 0, "end": 3}])]
     return call_for(name, events)
 
 

@@ -19,6 +19,8 @@ import urllib.request
 
 import pytest
 import yaml
+from fakes import RecordingApi
+from servers import REPO, RasaStack, post_head_only, post_json, running_stack
 
 from bot.channels.line import (
     MAX_MESSAGES,
@@ -30,8 +32,6 @@ from bot.channels.line import (
     signature_is_valid,
     utf16_len,
 )
-from fakes import RecordingApi
-from servers import REPO, RasaStack, post_head_only, post_json, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -175,7 +175,8 @@ def test_buttons_become_quick_replies_with_message_actions(stack, fake_line):
         action = item["action"]
         assert item["type"] == "action" and action["type"] == "message"
         assert 0 < len(action["label"]) <= 20 and action["text"]
-    assert {"東京都", "広島県"} <= {pref for item in items for pref in ("東京都", "広島県") if pref in item["action"]["label"]}
+    assert {"東京都", "広島県"} <= {pref for item in items for pref in ("東京都", "広島県")
+                                    if pref in item["action"]["label"]}
     assert all("quickReply" not in m for m in messages[:-1])
 
 

@@ -17,12 +17,12 @@ import urllib.parse
 import uuid
 
 import pytest
+from fakes import RecordingApi
 from rasa.shared.exceptions import InvalidConfigException
+from servers import post_head_only, post_json, running_stack
 
 from bot.channels.credentials import credentials
 from bot.channels.slack import DEFAULT_API_BASE, SlackInput
-from fakes import RecordingApi
-from servers import post_head_only, post_json, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +55,8 @@ class FakeSlack(RecordingApi):
         return f"{self.url}/api/"
 
     def posts(self, channel: str) -> list[dict]:
-        return [r for r in self.requests if r["path"] == "/api/chat.postMessage" and r["body"].get("channel") == channel]
+        return [
+            r for r in self.requests if r["path"] == "/api/chat.postMessage" and r["body"].get("channel") == channel]
 
     def wait_for_post(self, channel: str, contains: str, count: int = 1) -> dict:
         """The first chat.postMessage to ``channel`` containing ``contains``, once ``count`` of them arrived."""

@@ -28,7 +28,8 @@ TITLES = (
 )
 PRESENTERS = ("京都府", "株式会社三菱総合研究所", "富士通株式会社", "内閣府", "吉川市", "墨田区")
 # Words that belong to one presentation only; a reply about someone else must not carry them.
-PRESENTATION_FACTS = ("マイキー", "AIスタッフ", "保育所", "3秒", "さいたま市", "イノベーション", "総合窓口", "17自治体", "業務量調査", "RPA")
+PRESENTATION_FACTS = ("マイキー", "AIスタッフ", "保育所", "3秒", "さいたま市", "イノベーション", "総合窓口", "17自治体",
+                      "業務量調査", "RPA")
 # The participants' words exactly as the source report quotes them (「…」); nothing else may be
 # presented as something the participants said.
 SOURCE_QUOTES = {
@@ -155,7 +156,8 @@ def participant_quotes(text: str) -> list[str]:
 
 # -- the 7th assembly -------------------------------------------------------------------------
 def test_assembly_date(session):
-    reply = ask(session, "ask_assembly", "第7回総会はいつ開かれましたか", ("assembly_number", "7"), ("attribute", "date"))
+    reply = ask(session, "ask_assembly", "第7回総会はいつ開かれましたか", ("assembly_number", "7"),
+                ("attribute", "date"))
     assert_answer(reply, "2月7日", source=ASSEMBLY_SOURCE)
     assert "平成30年" in reply.text and "2018" in reply.text
     assert "水" in reply.text  # the weekday of 2018-02-07
@@ -163,20 +165,23 @@ def test_assembly_date(session):
 
 
 def test_assembly_hours(session):
-    reply = ask(session, "ask_assembly", "総会は何時から何時まででしたか", ("attribute", "hours"), ("attribute", "hours"))
+    reply = ask(session, "ask_assembly", "総会は何時から何時まででしたか", ("attribute", "hours"),
+                ("attribute", "hours"))
     assert_answer(reply, source=ASSEMBLY_SOURCE)
     assert any(s in reply.text for s in ("13時30分", "13:30", "午後1時30分")), reply.text
     assert any(s in reply.text for s in ("17時", "17:00", "午後5時")), reply.text
 
 
 def test_assembly_venue(session):
-    reply = ask(session, "ask_assembly", "第7回総会の会場はどちらでしたか", ("assembly_number", "7"), ("attribute", "where"), ("attribute", "where"))
+    reply = ask(session, "ask_assembly", "第7回総会の会場はどちらでしたか", ("assembly_number", "7"),
+                ("attribute", "where"), ("attribute", "where"))
     assert_answer(reply, "東京芸術センター", "天空劇場", source=ASSEMBLY_SOURCE)
 
 
 def test_assembly_address_wins_over_venue_cue(session):
     # 「会場の所在地」: both cues are found; the address is what is asked.
-    reply = ask(session, "ask_assembly", "総会会場の住所を教えてください", ("attribute", "where"), ("attribute", "address"))
+    reply = ask(session, "ask_assembly", "総会会場の住所を教えてください", ("attribute", "where"),
+                ("attribute", "address"))
     assert_answer(reply, "足立区千住1-4-1", source=ASSEMBLY_SOURCE)
 
 
@@ -206,12 +211,14 @@ def test_assembly_overview(session):
 
 
 def test_latest_assembly_is_the_7th(session):
-    reply = ask(session, "ask_assembly", "前回の総会はいつでしたか", ("assembly_number", "latest"), ("attribute", "date"))
+    reply = ask(session, "ask_assembly", "前回の総会はいつでしたか", ("assembly_number", "latest"),
+                ("attribute", "date"))
     assert_answer(reply, "第7回", "2月7日", source=ASSEMBLY_SOURCE)
 
 
 def test_programme_lists_all_six_presentations_in_order(session):
-    reply = ask(session, "ask_program", "第7回総会のプログラムを見せてください", ("assembly_number", "7"), ("attribute", "program"))
+    reply = ask(session, "ask_program", "第7回総会のプログラムを見せてください", ("assembly_number", "7"),
+                ("attribute", "program"))
     assert_answer(reply, *TITLES, *PRESENTERS, source=ASSEMBLY_SOURCE)
     positions = [reply.text.index(t) for t in TITLES]
     assert positions == sorted(positions), reply.text
@@ -242,7 +249,8 @@ def test_presentation_by_presenter(session, entity, value, order, expected):
 
 
 def test_presentation_by_content_question(session):
-    reply = ask(session, "ask_presentation", "三菱総合研究所は何を紹介しましたか", ("organization", "株式会社三菱総合研究所"), ("attribute", "content"))
+    reply = ask(session, "ask_presentation", "三菱総合研究所は何を紹介しましたか",
+                ("organization", "株式会社三菱総合研究所"), ("attribute", "content"))
     assert_answer(reply, "AIスタッフ", source=presentation_source(2))
 
 
@@ -253,39 +261,46 @@ def test_saitama_leads_to_fujitsus_trial_not_to_a_saitama_presentation(session):
 
 
 def test_topic_speaker(session):
-    reply = ask(session, "ask_presentation", "マイキープラットフォームについて話したのはどなたですか", ("topic", "マイキープラットフォーム"), ("attribute", "speaker"))
+    reply = ask(session, "ask_presentation", "マイキープラットフォームについて話したのはどなたですか",
+                ("topic", "マイキープラットフォーム"), ("attribute", "speaker"))
     assert_answer(reply, "京都府", "原田", "情報政策統括監", source=presentation_source(1))
 
 
 def test_speaker_by_presenter(session):
-    reply = ask(session, "ask_presentation", "京都府の発表者の役職は", ("municipality", "京都府"), ("attribute", "speaker"), ("attribute", "speaker"))
+    reply = ask(session, "ask_presentation", "京都府の発表者の役職は", ("municipality", "京都府"),
+                ("attribute", "speaker"), ("attribute", "speaker"))
     assert_answer(reply, "原田情報政策統括監", source=presentation_source(1))
 
 
 def test_topic_requirement_regional_points_need_my_number_card(session):
-    reply = ask(session, "ask_presentation", "地域ポイントを利用するには何が必要ですか", ("topic", "地域ポイント"), ("attribute", "requirement"), ("attribute", "requirement"))
+    reply = ask(session, "ask_presentation", "地域ポイントを利用するには何が必要ですか", ("topic", "地域ポイント"),
+                ("attribute", "requirement"), ("attribute", "requirement"))
     assert_answer(reply, "マイナンバーカード", "マイキーID", source=presentation_source(1))
 
 
 def test_topic_figures_nursery_selection_in_three_seconds(session):
-    reply = ask(session, "ask_presentation", "保育所の入所選考は何秒で終わりましたか", ("topic", "保育所"), ("topic", "入所選考"), ("attribute", "figures"))
+    reply = ask(session, "ask_presentation", "保育所の入所選考は何秒で終わりましたか", ("topic", "保育所"),
+                ("topic", "入所選考"), ("attribute", "figures"))
     assert_answer(reply, "3秒", source=presentation_source(3))
     assert "17自治体" not in reply.text and "30以上" not in reply.text
 
 
 def test_topic_speaker_of_nursery_selection_is_fujitsu(session):
-    reply = ask(session, "ask_presentation", "保育所入所選考のAIを紹介したのは誰ですか", ("topic", "保育所入所選考"), ("attribute", "speaker"))
+    reply = ask(session, "ask_presentation", "保育所入所選考のAIを紹介したのは誰ですか", ("topic", "保育所入所選考"),
+                ("attribute", "speaker"))
     assert_answer(reply, "富士通", source=presentation_source(3))
 
 
 def test_topic_working_group_size(session):
-    reply = ask(session, "ask_presentation", "総合窓口のワーキンググループには何自治体が加わりましたか", ("topic", "総合窓口"), ("topic", "ワーキンググループ"), ("attribute", "lg_count"))
+    reply = ask(session, "ask_presentation", "総合窓口のワーキンググループには何自治体が加わりましたか",
+                ("topic", "総合窓口"), ("topic", "ワーキンググループ"), ("attribute", "lg_count"))
     assert_answer(reply, "17自治体", source=presentation_source(5))
     assert "103" not in reply.text
 
 
 def test_topic_ai_staff_trial_started_in_february(session):
-    reply = ask(session, "ask_presentation", "AIスタッフの実証実験はいつから始まりましたか", ("topic", "AIスタッフ"), ("topic", "実証実験"), ("attribute", "date"))
+    reply = ask(session, "ask_presentation", "AIスタッフの実証実験はいつから始まりましたか", ("topic", "AIスタッフ"),
+                ("topic", "実証実験"), ("attribute", "date"))
     assert_answer(reply, "2月から", source=presentation_source(2))
     assert "2月7日" not in reply.text  # the assembly date is not the start of the trial
 
@@ -308,7 +323,8 @@ def test_generic_words_do_not_pick_a_fact(session, gazetteer):
 
 
 def test_topic_only(session):
-    reply = ask(session, "ask_presentation", "公共サービスイノベーションの話を聞かせてください", ("topic", "公共サービスイノベーション"))
+    reply = ask(session, "ask_presentation", "公共サービスイノベーションの話を聞かせてください",
+                ("topic", "公共サービスイノベーション"))
     assert_answer(reply, "内閣府", source=presentation_source(4))
 
 
@@ -328,23 +344,27 @@ def test_topic_shared_by_two_presentations_does_not_pick_one_silently(session):
     ],
 )
 def test_partners(session, entity, value, order, expected):
-    reply = ask(session, "ask_presentation", f"{value}の連携先はどこですか", (entity, value), ("attribute", "partners"), ("attribute", "where"))
+    reply = ask(session, "ask_presentation", f"{value}の連携先はどこですか", (entity, value), ("attribute", "partners"),
+                ("attribute", "where"))
     assert_answer(reply, *expected, source=presentation_source(order))
 
 
 def test_partners_not_recorded_says_so(session):
-    reply = ask(session, "ask_presentation", "三菱総研の連携先は", ("organization", "株式会社三菱総合研究所"), ("attribute", "partners"))
+    reply = ask(session, "ask_presentation", "三菱総研の連携先は", ("organization", "株式会社三菱総合研究所"),
+                ("attribute", "partners"))
     assert_answer(reply, "記載がありません", source=presentation_source(2))
     assert "パーソルテンプスタッフ" not in reply.text and "銀行" not in reply.text
 
 
 def test_plan_of_sumida(session):
-    reply = ask(session, "ask_presentation", "墨田区は今後どうする予定ですか", ("municipality", "墨田区"), ("attribute", "plan"), ("attribute", "plan"))
+    reply = ask(session, "ask_presentation", "墨田区は今後どうする予定ですか", ("municipality", "墨田区"),
+                ("attribute", "plan"), ("attribute", "plan"))
     assert_answer(reply, "委託", "RPA", source=presentation_source(6))
 
 
 def test_where_the_trial_took_place(session):
-    reply = ask(session, "ask_presentation", "富士通はどこで実証しましたか", ("organization", "富士通株式会社"), ("attribute", "where"))
+    reply = ask(session, "ask_presentation", "富士通はどこで実証しましたか", ("organization", "富士通株式会社"),
+                ("attribute", "where"))
     assert_answer(reply, "さいたま市", source=presentation_source(3))
 
 
@@ -364,7 +384,8 @@ def test_reactions_are_quoted(session, entity, value, order, expected):
 
 
 def test_reactions_not_recorded_are_not_borrowed(session):
-    reply = ask(session, "ask_presentation", "吉川市の発表の感想は", ("municipality", "吉川市"), ("attribute", "reactions"))
+    reply = ask(session, "ask_presentation", "吉川市の発表の感想は", ("municipality", "吉川市"),
+                ("attribute", "reactions"))
     assert_answer(reply, "記載がありません", source=presentation_source(5))
     assert participant_quotes(reply.text) == []
     assert not any(q in reply.text for q in SOURCE_QUOTES)
@@ -373,7 +394,8 @@ def test_reactions_not_recorded_are_not_borrowed(session):
 def test_reactions_to_sumida_quote_only_what_participants_said(session):
     # The report says in its own words that there were many opinions and questions and that
     # interest was high; it quotes no participant. A reply must not turn that into a quotation.
-    reply = ask(session, "ask_presentation", "墨田区の発表への反応は", ("municipality", "墨田区"), ("attribute", "reactions"))
+    reply = ask(session, "ask_presentation", "墨田区の発表への反応は", ("municipality", "墨田区"),
+                ("attribute", "reactions"))
     assert_answer(reply, source=presentation_source(6))
     assert any(w in reply.text for w in ("意見", "質問", "関心")), reply.text
     assert set(participant_quotes(reply.text)) <= SOURCE_QUOTES, reply.text
@@ -383,7 +405,8 @@ def test_reactions_to_sumida_quote_only_what_participants_said(session):
 def test_follow_up_plan_after_presentation(session):
     first = ask(session, "ask_presentation", "墨田区の報告を教えてください", ("municipality", "墨田区"))
     assert first.context.subject_type == "presentation"
-    reply = ask(session, "ask_presentation", "今後はどうするとおっしゃっていましたか", ("attribute", "plan"), context=first.context)
+    reply = ask(session, "ask_presentation", "今後はどうするとおっしゃっていましたか", ("attribute", "plan"),
+                context=first.context)
     assert_answer(reply, source=presentation_source(6))
     assert "委託" in reply.text or "RPA" in reply.text
     assert reply.context.presentation_id == first.context.presentation_id
@@ -450,7 +473,8 @@ def test_unknown_assembly_says_no_record(session, number, intent, attribute):
 
 
 def test_unknown_assembly_with_a_presenter(session):
-    reply = ask(session, "ask_presentation", "第3回総会の京都府の発表", ("assembly_number", "3"), ("municipality", "京都府"))
+    reply = ask(session, "ask_presentation", "第3回総会の京都府の発表", ("assembly_number", "3"),
+                ("municipality", "京都府"))
     assert "第3回" in reply.text
     assert_no_record(reply, *ASSEMBLY_7_FACTS, "マイキー", "原田")
 
@@ -472,7 +496,8 @@ def test_non_presenter_says_no_record(session, entity, value):
 
 
 def test_non_presenter_content_question(session):
-    reply = ask(session, "ask_presentation", "横浜市は何を発表しましたか", ("municipality", "横浜市"), ("attribute", "content"))
+    reply = ask(session, "ask_presentation", "横浜市は何を発表しましたか", ("municipality", "横浜市"),
+                ("attribute", "content"))
     assert "横浜市" in reply.text
     assert_no_record(reply, *PRESENTATION_FACTS, *TITLES)
 
@@ -487,7 +512,8 @@ def test_unknown_organization_as_the_pipeline_sends_it(session, gazetteer):
 
 # -- the research society ---------------------------------------------------------------------
 def test_society_purpose(session):
-    reply = ask(session, "ask_society", "研究会は何のための会ですか", ("organization", "日本公共サービス研究会"), ("attribute", "purpose"))
+    reply = ask(session, "ask_society", "研究会は何のための会ですか", ("organization", "日本公共サービス研究会"),
+                ("attribute", "purpose"))
     assert_answer(reply, "自治体連携による行政諸課題の解決", source=ASSEMBLY_SOURCE)
     assert reply.context.subject_type == "society"
 
@@ -501,13 +527,15 @@ def test_society_secretariat(session):
 
 
 def test_secretariat_question_under_another_intent(session):
-    reply = ask(session, "ask_assembly", "事務局の担当部署はどこですか", ("attribute", "secretariat"), ("attribute", "secretariat"), ("attribute", "where"))
+    reply = ask(session, "ask_assembly", "事務局の担当部署はどこですか", ("attribute", "secretariat"),
+                ("attribute", "secretariat"), ("attribute", "where"))
     assert_answer(reply, "足立区政策経営部政策経営課", source=ASSEMBLY_SOURCE)
 
 
 # -- local-government master ------------------------------------------------------------------
 def test_code_of_adachi(session):
-    reply = ask(session, "ask_municipality", "足立区の全国地方公共団体コードを教えてください", ("municipality", "足立区"), ("attribute", "code"))
+    reply = ask(session, "ask_municipality", "足立区の全国地方公共団体コードを教えてください",
+                ("municipality", "足立区"), ("attribute", "code"))
     assert_answer(reply, "131211", source=MASTER_SOURCE)
     assert reply.context.subject_type == "municipality" and reply.context.municipality_code == "131211"
 
@@ -518,7 +546,8 @@ def test_code_of_a_prefecture(session):
 
 
 def test_prefecture_of_saitama(session):
-    reply = ask(session, "ask_municipality", "さいたま市は何県にありますか", ("municipality", "さいたま市"), ("attribute", "prefecture"))
+    reply = ask(session, "ask_municipality", "さいたま市は何県にありますか", ("municipality", "さいたま市"),
+                ("attribute", "prefecture"))
     assert_answer(reply, "埼玉県", source=MASTER_SOURCE)
 
 
@@ -552,10 +581,12 @@ def test_unknown_valid_code(session):
 
 @pytest.mark.parametrize(
     "attribute, expected",
-    [("code", {"東京都府中市": "132063", "広島県府中市": "342084"}), ("prefecture", {"東京都府中市": "東京都", "広島県府中市": "広島県"})],
+    [("code", {"東京都府中市": "132063", "広島県府中市": "342084"}),
+     ("prefecture", {"東京都府中市": "東京都", "広島県府中市": "広島県"})],
 )
 def test_ambiguous_municipality_asks_back_and_each_button_resolves(session, gazetteer, attribute, expected):
-    reply = ask(session, "ask_municipality", "府中市について調べてください", ("municipality", "府中市"), ("attribute", attribute))
+    reply = ask(session, "ask_municipality", "府中市について調べてください", ("municipality", "府中市"),
+                ("attribute", attribute))
     assert not reply.answered
     assert_polite(reply)
     assert own_sentences(reply.text)[-1].endswith("か"), reply.text  # a question

@@ -17,11 +17,11 @@ import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from servers import running_stack
 
 from bot.channels import guard
 from bot.channels.conversations import conversation_key
 from bot.privacy.tracker_store import MaskingTrackerStore
-from servers import running_stack
 
 VENUE = "天空劇場"
 
@@ -74,7 +74,9 @@ def post(stack, body: bytes, path: str = "/webhooks/rest/webhook", source: str =
 
 def test_a_sender_id_with_a_lone_surrogate_is_refused_and_the_server_lives_on(stack):
     # before: Rasa's SQL tracker store took the UnicodeEncodeError for a missing schema and exited
-    status, body = post(stack, b'{"sender": "x\\ud800", "message": "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf"}')
+    status, body = post(stack,
+                        b'{"sender": "x\\ud800", "message": '
+                        b'"\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf"}')
     assert status == 400 and "sender" in json.loads(body)["error"]
     still_answers(stack)
 
@@ -170,7 +172,8 @@ def test_streaming_with_a_list_as_message_is_refused_at_once(stack):
 
 
 def test_streaming_still_answers_a_good_question(stack):
-    status, answer = post(stack, json.dumps({"sender": f"st-{uuid.uuid4().hex[:6]}", "message": "総会の会場はどこですか"},
+    status, answer = post(stack,
+                          json.dumps({"sender": f"st-{uuid.uuid4().hex[:6]}", "message": "総会の会場はどこですか"},
                                             ensure_ascii=False).encode(), path="/webhooks/rest/webhook?stream=true")
     texts = [json.loads(line)["text"] for line in answer.decode().splitlines() if line.strip()]
     assert status == 200 and any(VENUE in t for t in texts)
@@ -178,7 +181,8 @@ def test_streaming_still_answers_a_good_question(stack):
 
 def test_a_message_longer_than_the_limit_is_answered_politely_and_not_stored(stack):
     sender = f"long-{uuid.uuid4().hex[:6]}"
-    status, answer = post(stack, json.dumps({"sender": sender, "message": "あ" * (guard.MAX_MESSAGE_CHARS + 1)}).encode())
+    status, answer = post(stack,
+                          json.dumps({"sender": sender, "message": "あ" * (guard.MAX_MESSAGE_CHARS + 1)}).encode())
     assert status == 200 and "長すぎる" in json.loads(answer)[0]["text"]
     with sqlite3.connect(stack.tracker_db) as conn:
         keys = {k for (k,) in conn.execute("SELECT DISTINCT sender_id FROM events")}
@@ -186,7 +190,8 @@ def test_a_message_longer_than_the_limit_is_answered_politely_and_not_stored(sta
 
 
 @pytest.mark.parametrize("query", [{"q": "住民票", "limit": 1e400}, {"q": "x\ud800"},
-                                   {"q": "住民票", "limit": "1e400"}, {"q": ["住民票"]}, {"q": "住民票", "lg_code": ["1"]}])
+                                   {"q": "住民票", "limit": "1e400"}, {"q": ["住民票"]},
+                                   {"q": "住民票", "lg_code": ["1"]}])
 def test_faq_search_posts_with_bad_values_get_400_not_500(stack, query):
     body = json.dumps(query).encode().replace(b"Infinity", b"1e400")
     status, answer = post(stack, body, path="/webhooks/faq_search/search")

@@ -150,7 +150,8 @@ def test_times(text, expected):
 
 @pytest.mark.parametrize(
     "text, why",
-    [("25:00", "存在しない時刻"), ("13:60", "存在しない時刻"), ("ひる", "時刻として読めません"), ("", "時刻として読めません")],
+    [("25:00", "存在しない時刻"), ("13:60", "存在しない時刻"), ("ひる", "時刻として読めません"),
+     ("", "時刻として読めません")],
 )
 def test_impossible_times_raise_date_error_in_japanese(text, why):
     with pytest.raises(DateError) as excinfo:

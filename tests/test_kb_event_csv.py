@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import pytest
+from test_kb_loader import db_contents
 
+from bot.kb import queries
 from bot.kb.db import open_session
 from bot.kb.event_csv import EVENT_COLUMNS, export_events
 from bot.kb.files import LoadError
 from bot.kb.loader import load_files
-from bot.kb import queries
-from test_kb_loader import db_contents
 
 HEADER = ",".join(EVENT_COLUMNS)
 
@@ -59,7 +59,8 @@ BAD = {
     "impossible-era-date": (HEADER, {"開始日": "平成32年1月1日"}, "開始日", "存在しない日付"),
     "february-30": (HEADER, {"開始日": "2019-02-30"}, "開始日", "存在しない日付"),
     "bad-time": (HEADER, {"開始時間": "25:00"}, "開始時間", "時刻"),
-    "wrong-check-digit": (HEADER, {"都道府県コード又は市区町村コード": "131212"}, "都道府県コード又は市区町村コード", "検査数字"),
+    "wrong-check-digit": (HEADER, {"都道府県コード又は市区町村コード": "131212"}, "都道府県コード又は市区町村コード",
+                          "検査数字"),
     "not-a-number": (HEADER, {"NO": "八"}, "NO", "整数"),
     "end-before-start": (HEADER, {"終了日": "2019-02-05"}, "終了日", "開始日より前"),
 }

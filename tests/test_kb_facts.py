@@ -212,7 +212,8 @@ def test_involved_municipalities_resolve_to_their_codes(kb_session, assembly, pr
 
 def test_topics_are_searchable(kb_session):
     topics = {t for t, _ in queries.lookup_names(kb_session)["topic"]}
-    assert {"マイキープラットフォーム", "AIスタッフ総合案内サービス", "保育所入所選考", "骨太の方針", "業務量調査", "RPA"} <= topics
+    assert {"マイキープラットフォーム", "AIスタッフ総合案内サービス", "保育所入所選考", "骨太の方針", "業務量調査",
+            "RPA"} <= topics
 
 
 # -- the local-government master ------------------------------------------------------------

@@ -99,7 +99,8 @@ def test_sample_faq_reads_without_problems(known_codes):
     codes = {e.lg_code for e in entries}
     assert len(entries) >= 50
     assert None in codes and len(codes - {None}) >= 4
-    assert {"戸籍・住民票", "子育て・保育", "税", "国民健康保険", "ごみ", "マイナンバーカード", "窓口業務"} <= {e.category for e in entries}
+    assert {"戸籍・住民票", "子育て・保育", "税", "国民健康保険", "ごみ", "マイナンバーカード", "窓口業務"} <= {
+        e.category for e in entries}
     assert all(e.source == "sample_faq.csv" for e in entries)
 
 
@@ -116,7 +117,8 @@ def test_sample_faq_is_marked_as_fictional(known_codes):
 def test_values_are_read_and_cleaned(tmp_path, known_codes):
     path = write_rows(tmp_path / "faq.csv", [
         FAQ_COLUMNS,
-        ["１３１２１１", " 税 ", "住民税は？", "住民税は？| 住民税の納め方 ||住民税の納め方", "回答1\r\n二行目", "課税課",
+        ["１３１２１１", " 税 ", "住民税は？", "住民税は？| 住民税の納め方 ||住民税の納め方", "回答1\r\n二行目",
+         "課税課",
          "03-0000-1234（内線12）", "https://example.jp/a", "令和6年4月1日"],
         ["", "税", "共通の質問", "", "回答2", "", "", "", "H31.4.30"],
     ])
@@ -127,7 +129,8 @@ def test_values_are_read_and_cleaned(tmp_path, known_codes):
 
 
 def test_optional_columns_may_be_left_out(tmp_path, known_codes):
-    path = write_rows(tmp_path / "faq.csv", [["全国地方公共団体コード", "分類", "質問", "回答"], ["", "税", "質問", "回答"]])
+    path = write_rows(tmp_path / "faq.csv",
+                      [["全国地方公共団体コード", "分類", "質問", "回答"], ["", "税", "質問", "回答"]])
     (entry,) = read_faq(path, known_codes)
     assert (entry.alternatives, entry.department, entry.phone, entry.url, entry.checked_on) == ("", "", "", "", None)
 
@@ -182,14 +185,16 @@ def _q(question: str, **values: str) -> str:
 
 BAD_INPUT = [
     # (content bytes, row, column, fragments of the reason)
-    pytest.param(_lines(HEADER, _q("質問1"), _q("質問2"))[:-25], 3, "URL", ["列の数", "途中で切れて"], id="truncated-mid-row"),
+    pytest.param(_lines(HEADER, _q("質問1"), _q("質問2"))[:-25], 3, "URL", ["列の数", "途中で切れて"],
+                 id="truncated-mid-row"),
     pytest.param(
         (HEADER + "\n" + _q("質問1") + '\n131211,税,質問2,,"回答の途中で\n改行があり').encode(), 3, "回答",
         ["引用符", "途中で切れて"], id="truncated-inside-quotes",
     ),
     pytest.param(_lines(HEADER, _q("質問1"), _q("質問2", 最終確認日="令和6年4月1日"))[:-2], 3, "最終確認日",
                  ["途中で切れて", "UTF-8"], id="truncated-mid-character-utf8"),
-    pytest.param(_lines(HEADER, _q("質問1"), _q("質問2", 最終確認日="令和6年4月1日"), encoding="cp932")[:-2], 3, "最終確認日",
+    pytest.param(_lines(HEADER, _q("質問1"), _q("質問2", 最終確認日="令和6年4月1日"), encoding="cp932")[:-2], 3,
+                 "最終確認日",
                  ["途中で切れて", "Shift_JIS"], id="truncated-mid-character-cp932"),
     pytest.param(_lines(HEADER, _q("質問1"), encoding="utf-16"), None, None, ["UTF-16"], id="utf-16"),
     pytest.param(_lines(HEADER, _q("質問1"), encoding="utf-16-le"), None, None, ["UTF-16"], id="utf-16-without-bom"),
@@ -204,14 +209,17 @@ BAD_INPUT = [
     pytest.param(_lines(HEADER, '131211,税,"質問"1",,回答,,,,'), 2, None, ["引用符"], id="stray-quote"),
     pytest.param(_lines(HEADER, _q("住民税は？"), _q("質問2"), _q("住民税は?")), 4, "質問", ["重複", "2行目", "131211"],
                  id="duplicate-code-and-question"),
-    pytest.param(_lines(HEADER, _q("共通の質問", 全国地方公共団体コード=""), _q("共通の質問", 全国地方公共団体コード="")), 3, "質問",
+    pytest.param(_lines(HEADER, _q("共通の質問", 全国地方公共団体コード=""),
+                        _q("共通の質問", 全国地方公共団体コード="")), 3, "質問",
                  ["重複", "共通"], id="duplicate-shared-question"),
     pytest.param(_lines(HEADER, _q("質問1", 分類="")), 2, "分類", ["空"], id="empty-category"),
     pytest.param(_lines(HEADER, _q("")), 2, "質問", ["空"], id="empty-question"),
     pytest.param(_lines(HEADER, _q("質問1", 回答=" ")), 2, "回答", ["空"], id="empty-answer"),
-    pytest.param(_lines(HEADER, _q("質問1", 最終確認日="平成32年1月10日")), 2, "最終確認日", ["平成32年1月10日", "存在しない日付"],
+    pytest.param(_lines(HEADER, _q("質問1", 最終確認日="平成32年1月10日")), 2, "最終確認日",
+                 ["平成32年1月10日", "存在しない日付"],
                  id="date-after-the-era-ended"),
-    pytest.param(_lines(HEADER, _q("質問1", 最終確認日="2024年2月30日")), 2, "最終確認日", ["2024年2月30日", "存在しない日付"],
+    pytest.param(_lines(HEADER, _q("質問1", 最終確認日="2024年2月30日")), 2, "最終確認日",
+                 ["2024年2月30日", "存在しない日付"],
                  id="february-30"),
     pytest.param(_lines(HEADER, _q("質問1", 最終確認日="来週")), 2, "最終確認日", ["来週", "日付として読めません"],
                  id="unreadable-date"),
@@ -224,7 +232,8 @@ BAD_INPUT = [
                  ["先頭の0", "011002"], id="leading-zero-lost-in-excel"),
     pytest.param(_lines(HEADER, _q("質問1", 全国地方公共団体コード="13121")), 2, "全国地方公共団体コード",
                  ["5桁", "131211"], id="code-without-check-digit"),
-    pytest.param(_lines(HEADER, _q("質問1", 連絡先電話番号="kadai@example.jp")), 2, "連絡先電話番号", ["電話番号"], id="bad-phone"),
+    pytest.param(_lines(HEADER, _q("質問1", 連絡先電話番号="kadai@example.jp")), 2, "連絡先電話番号", ["電話番号"],
+                 id="bad-phone"),
     pytest.param(_lines(HEADER, _q("質問1", URL="www.example.jp")), 2, "URL", ["https://"], id="bad-url"),
     pytest.param(_lines(HEADER, _q("質問1", 分類="分" * 101)), 2, "分類", ["100 文字以内"], id="too-long-for-column"),
     pytest.param(b"", None, None, ["空"], id="empty-file"),
@@ -371,7 +380,8 @@ def test_export_format_is_excel_friendly_and_keeps_every_value(faq_db_url, tmp_p
 
 def test_awkward_values_survive_a_round_trip(empty_kb_url, tmp_path, known_codes):
     awkward = '「引用」と "二重引用符", カンマ,\n改行\n- 箇条書き\n=1+1'
-    path = write_rows(tmp_path / "faq.csv", [FAQ_COLUMNS, ["", "税", 'カンマ,と"引用符"の質問', "a|b", awkward, "", "", "", ""]])
+    path = write_rows(tmp_path / "faq.csv",
+                      [FAQ_COLUMNS, ["", "税", 'カンマ,と"引用符"の質問', "a|b", awkward, "", "", "", ""]])
     load_faq(path, empty_kb_url)
     out = tmp_path / "out.csv"
     with open_session(empty_kb_url) as session:

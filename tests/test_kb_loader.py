@@ -23,7 +23,8 @@ from bot.kb.models import Base, PresentationMunicipality
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 MASTER, ASSEMBLY = Path("local_governments.csv"), Path("assemblies") / "007.yml"  # inside a data directory
-SHIPPED_STATS = {"local_governments": 1788, "organizations": 7, "societies": 1, "assemblies": 1, "presentations": 6, "faq_entries": 57}
+SHIPPED_STATS = {"local_governments": 1788, "organizations": 7, "societies": 1, "assemblies": 1, "presentations": 6,
+                 "faq_entries": 57}
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -171,7 +172,8 @@ def _fact_kind_column(kb: Path) -> str:
 
 
 BAD_DATA = [
-    pytest.param(_drop_kana_column, "local_governments.csv", 1, "市区町村名カナ", ["必須の列がありません"], id="missing-csv-column"),
+    pytest.param(_drop_kana_column, "local_governments.csv", 1, "市区町村名カナ", ["必須の列がありません"],
+                 id="missing-csv-column"),
     pytest.param(_add_unknown_column, "organizations.csv", 1, "備考", ["不明な列"], id="unknown-csv-column"),
     pytest.param(_extra_field, "organizations.csv", 3, None, ["列の数"], id="csv-row-with-extra-field"),
     pytest.param(
@@ -214,7 +216,8 @@ BAD_DATA = [
         _edit_assembly("{名称: 川崎市, 役割: 検証}", '{名称: 府中市, 団体コード: "131211", 役割: 検証}'),
         "007.yml", None, "発表[2].関係自治体[1]", ["府中市", "131211"], id="name-contradicts-code",
     ),
-    pytest.param(_second_file_same_number, "007_copy.yml", None, "回", ["第7回", "重複"], id="duplicate-assembly-number"),
+    pytest.param(_second_file_same_number, "007_copy.yml", None, "回", ["第7回", "重複"],
+                 id="duplicate-assembly-number"),
     pytest.param(  # a misspelt optional key (終了時間) must not silently drop the value, as in a CSV header
         _edit_assembly('終了時間: "17:00"', '終了時刻: "17:00"'), "007.yml", None, "終了時刻", [], id="unknown-yaml-key"
     ),
@@ -280,7 +283,8 @@ def test_full_width_code_in_the_master_is_normalized_or_refused(db_url, kb_copy)
     try:
         load(kb_copy, url=db_url)
     except LoadError as exc:
-        assert find_problem(exc, "local_governments.csv", "団体コード").row == line_number(kb_copy / MASTER, "３４２０８４,")
+        assert find_problem(exc, "local_governments.csv", "団体コード").row == line_number(kb_copy / MASTER,
+                                                                                      "３４２０８４,")
     else:
         with open_session(db_url) as session:
             assert queries.local_government(session, "342084") is not None
@@ -358,7 +362,8 @@ def test_harmless_variants_load_the_same_knowledge_base(db_url, kb_copy, shipped
 def test_header_with_full_width_parentheses_is_read(tmp_path):
     path = tmp_path / "fees.csv"
     path.write_text("名称,料金（基本）,備考 \n住民票の写し,300,窓口\n", encoding="utf-8")
-    assert read_csv(path, ["名称", "料金(基本)"], ("備考",)) == [(2, {"名称": "住民票の写し", "料金(基本)": "300", "備考": "窓口"})]
+    assert read_csv(path, ["名称", "料金(基本)"], ("備考",)) == [(2, {"名称": "住民票の写し", "料金(基本)": "300",
+                                                              "備考": "窓口"})]
 
 
 def test_a_value_longer_than_its_column_is_refused_or_kept_whole(loaded_db_url, kb_copy):

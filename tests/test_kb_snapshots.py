@@ -4,9 +4,9 @@ process or another, is seen by the next session, on both backends."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
-import sqlite3
 
 from sqlalchemy import event, text
 
@@ -90,7 +90,8 @@ def test_a_knowledge_base_deleted_and_built_again_at_the_same_path_is_read_afres
     assert "第7回総会" in seventh(url).description
     assembly = kb_copy / "assemblies" / "007.yml"
     text = assembly.read_text(encoding="utf-8")
-    assembly.write_text(text.replace("発足した日本公共サービス研究会の第7回総会", "発足した研究会の総会（改訂版）", 1), encoding="utf-8")
+    assembly.write_text(text.replace("発足した日本公共サービス研究会の第7回総会", "発足した研究会の総会（改訂版）", 1),
+                        encoding="utf-8")
     dispose_all()
     os.remove(path)
     load(kb_copy, url=url)  # built the same way: possibly the same inode and the same change counter

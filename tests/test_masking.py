@@ -13,16 +13,17 @@ import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from servers import REPO, RasaStack, running_stack
 
 from bot.channels.conversations import conversation_key
 from bot.privacy import logging as privacy_logging
 from bot.privacy import masking
 from bot.privacy.masking import EMAIL, MY_NUMBER, PHONE, fold, mask, mask_data, spans
 from bot.privacy.tracker_store import MaskingTrackerStore
-from servers import REPO, RasaStack, running_stack
 
 RAW = ("03-1234-5678", "090-1234-5678", "taro.yamada@example.jp", "1234 5678 9012")
-PII_MESSAGE = "総会の会場はどこですか。連絡は03-1234-5678か090-1234-5678、taro.yamada@example.jpへ。番号は1234 5678 9012です"
+PII_MESSAGE = ("総会の会場はどこですか。連絡は03-1234-5678か090-1234-5678、taro.yamada@example.jpへ。番号は1234 5678 "
+               "9012です")
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -52,15 +53,18 @@ def test_personal_data_is_masked(text, expected):
     ("03.1234.5678", PHONE), ("090.1234.5678", PHONE), ("090 1234 5678", PHONE), ("０３．１２３４．５６７８", PHONE),
     ("03・1234・5678", PHONE), ("Tel.03-1234-5678", f"Tel.{PHONE}"),
     # a phone number followed by another number (the pattern read them as one of 15 digits: left raw)
-    ("連絡先 090-1234-5678 2024年4月から", f"連絡先 {PHONE} 2024年4月から"), ("電話 0312345678 1234", f"電話 {PHONE} 1234"),
+    ("連絡先 090-1234-5678 2024年4月から", f"連絡先 {PHONE} 2024年4月から"),
+    ("電話 0312345678 1234", f"電話 {PHONE} 1234"),
     ("０９０－１２３４－５６７８　２０２４年", f"{PHONE}　２０２４年"),
     # 漢数字
-    ("〇三－一二三四－五六七八", PHONE), ("〇九〇一二三四五六七八", PHONE), ("電話は零三ー一二三四ー五六七八まで", f"電話は{PHONE}まで"),
+    ("〇三－一二三四－五六七八", PHONE), ("〇九〇一二三四五六七八", PHONE),
+    ("電話は零三ー一二三四ー五六七八まで", f"電話は{PHONE}まで"),
     ("一二三四 五六七八 九〇一二", MY_NUMBER),
     # a 漢数字 next to an Arabic number is not read as a digit of it (健一 + 090…)
     ("担当 山田健一090-1234-5678", f"担当 山田健一{PHONE}"), ("〇三一二三四五六七八0312345678", PHONE + PHONE),
     # invisible characters inside the number: the whole of it goes, invisible characters included
-    ("0\u200b3-1234-5678", PHONE), ("090\u200b1234\u200b5678", PHONE), ("電話0\u00ad3-1234-5678です", f"電話{PHONE}です"),
+    ("0\u200b3-1234-5678", PHONE), ("090\u200b1234\u200b5678", PHONE),
+    ("電話0\u00ad3-1234-5678です", f"電話{PHONE}です"),
     ("0\u200c3\u200d-\u20601234-\ufeff5678", PHONE), ("1234\u200b5678\u200b9012", MY_NUMBER),
     ("0\ufe0f\u20e33\ufe0f\u20e3-1234-5678", PHONE), ("taro\u200b@example\u200b.jp", EMAIL),
     # other scripts' digits; a hyphen before the number
@@ -85,7 +89,8 @@ def test_spans_refer_to_the_original_text_invisible_characters_included():
     "第七回総会", "二〇一八年二月七日", "三十人", "一二〇〇名", "一三一二一一", "〇〇さん", "2018.02.07", "13.00-17.00",
     "confidence 0.9876543210", "score=10.0123456789", "id 123e4567-e89b-12d3-a456-426614174000",
     # lists of years and counts joined by dots are no My Number
-    "2022・2023・2024年度の予算", "参加者は1200・1300・1400名", "一二〇〇・一三〇〇・一四〇〇名", "人口は2020.2021.2022年",
+    "2022・2023・2024年度の予算", "参加者は1200・1300・1400名", "一二〇〇・一三〇〇・一四〇〇名",
+    "人口は2020.2021.2022年",
 ])
 def test_codes_dates_and_plain_text_are_kept(text):
     assert mask(text) == text
@@ -153,7 +158,8 @@ def test_full_width_digits_written_as_escapes_are_masked_in_log_records(caplog):
     # ０３-１２３４-５６７８ as json.dumps writes it
     raw = "\\uff10\\uff13-\\uff11\\uff12\\uff13\\uff14-\\uff15\\uff16\\uff17\\uff18"
     with caplog.at_level(logging.INFO):
-        logging.getLogger("rasa.core.processor").info("payload %s", json.dumps({"text": "電話は０３-１２３４-５６７８です"}))
+        logging.getLogger("rasa.core.processor").info("payload %s",
+                                                      json.dumps({"text": "電話は０３-１２３４-５６７８です"}))
         logging.getLogger("bot").info("ascii \\u0030\\u0039\\u0030-1234-5678 and \\u0074aro\\u0040example.jp")
     text = caplog.text
     assert raw not in text and "\\u0030\\u0039\\u0030" not in text and "example.jp" not in text
@@ -199,13 +205,15 @@ def test_memory_store_keeps_only_masked_texts_and_the_live_tracker_is_unchanged(
 
 def test_sql_store_writes_masked_events_in_rasas_schema(tmp_path):
     path = tmp_path / "sub" / "tracker.sqlite3"
-    store = MaskingTrackerStore(domain=Domain.load(str(REPO / "domain.yml")), host=f"sqlite:///{path}", inner_store="sql")
+    store = MaskingTrackerStore(domain=Domain.load(str(REPO / "domain.yml")), host=f"sqlite:///{path}",
+                                inner_store="sql")
     asyncio.run(store.save(_tracker("s1")))
     asyncio.run(store.save(_tracker("s1")))  # saving again adds nothing (same number of events)
     rows = sqlite3.connect(path).execute("SELECT sender_id, type_name, intent_name, data FROM events").fetchall()
     assert len(rows) == 5
     texts = [json.loads(d).get("text") for _, t, _, d in rows if t in ("user", "bot")]
-    assert texts[0] == "総会の会場はどこですか。連絡は［電話番号］か［電話番号］、［メールアドレス］へ。番号は［個人番号］です"
+    assert texts[0] == ("総会の会場はどこですか。連絡は［電話番号］か［電話番号］、［メールアドレス］へ。"
+                        "番号は［個人番号］です")
     assert "［電話番号］" in texts[1]
     assert not [r for r in RAW for _, _, _, d in rows if r in json.loads(d).__repr__()]
     assert asyncio.run(store.keys()) == ["s1"] or list(asyncio.run(store.keys())) == ["s1"]
@@ -226,7 +234,8 @@ def test_the_endpoints_file_written_by_run_sh_and_the_tests_creates_the_masking_
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text("tracker_store:\n  type: bot.privacy.tracker_store.MaskingTrackerStore\n  inner_store: sql\n"
                          f'  url: "sqlite:///{tmp_path / "t.sqlite3"}"\n')
-    store = TrackerStore.create(read_endpoint_config(str(endpoints), "tracker_store"), Domain.load(str(REPO / "domain.yml")))
+    store = TrackerStore.create(read_endpoint_config(str(endpoints), "tracker_store"),
+                                Domain.load(str(REPO / "domain.yml")))
     assert isinstance(store, MaskingTrackerStore)
     asyncio.run(store.save(_tracker("via-rasa")))
     data = (tmp_path / "t.sqlite3").read_bytes()

@@ -8,11 +8,11 @@ import json
 import sqlite3
 
 import pytest
-
 import test_channel_line as line
 import test_channel_slack as slack
-from bot.privacy.masking import mask
 from servers import RasaStack, running_stack
+
+from bot.privacy.masking import mask
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,8 @@ KANJI_DIGITS = "〇一二三四五六七八九"
 FULL_WIDTH_DIGITS = "０１２３４５６７８９"
 INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u200e\u2061\ufe0f"
 # Characters that make up personal data, and their look-alikes: the generated texts are dense in them.
-PIECES = "\x00\ud800\udc00\x1b0123456789０１２３４５６７８９〇零一二三四五六七八九@＠.．・-－ー ()+81abcxyzjp_%" + INVISIBLE
+PIECES = ("\x00\ud800\udc00\x1b0123456789０１２３４５６７８９〇零一二三四五六七八九"
+          "@＠.．・-－ー ()+81abcxyzjp_%" + INVISIBLE)
 
 
 def numeral_or_at(char: str) -> bool:

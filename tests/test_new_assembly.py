@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from servers import RasaStack
 
 from bot.kb.db import dispose_all, open_session
 from bot.kb.loader import load, load_files
 from bot.kb.queries import lookup_names
 from bot.nlp.lookups import render
-from servers import RasaStack
 
 FIXTURE = Path(__file__).parent / "fixtures" / "assembly_008.yml"
 

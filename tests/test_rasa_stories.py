@@ -9,7 +9,8 @@ from servers import BIN, MODEL, REPO
 def test_rasa_test_stories_have_no_prediction_errors(tmp_path):
     result = subprocess.run(
         [
-            str(BIN / "python"), "-m", "bot.serve", "test", "core", "--model", str(MODEL), "--stories", "tests/test_stories.yml",
+            str(BIN / "python"), "-m", "bot.serve", "test", "core", "--model", str(MODEL), "--stories",
+            "tests/test_stories.yml",
             "--out", str(tmp_path), "--fail-on-prediction-errors",
         ],
         cwd=REPO, capture_output=True, text=True, timeout=900,

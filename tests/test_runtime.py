@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
+from servers import REPO
 
 from bot import runtime
-from servers import REPO
 
 
 def test_a_different_version_is_refused_with_what_to_do():

@@ -26,10 +26,10 @@ from typing import ClassVar
 import aiohttp
 import pytest
 import socketio
+from servers import RasaStack
 
 from bot.channels import socketio as channel
 from bot.channels.guard import RATE_LIMITED, TOO_LONG
-from servers import RasaStack
 
 ALLOWED = "https://www.city.example.lg.jp"
 EVIL = "https://evil.example"

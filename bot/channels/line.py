@@ -42,11 +42,11 @@ from typing import Any, Awaitable, Callable, Iterable, Optional
 import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from bot.channels import guard
 from bot.channels.conversations import keyed_by_channel
-from sanic.request import Request
-from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
@@ -75,7 +75,8 @@ NON_TEXT_REPLY = (
     "スタンプや画像、位置情報などの内容は読み取れませんので、お知りになりたいことを文章でお送りください。"
 )
 FOLLOW_THANKS = "友だち追加ありがとうございます。"
-FOLLOW_FALLBACK = "文章でご質問をお送りいただくと、データにもとづいてお答えします。「何ができますか」とお送りいただくと、お答えできる内容をご案内します。"
+FOLLOW_FALLBACK = ("文章でご質問をお送りいただくと、データにもとづいてお答えします。「何ができますか」"
+                   "とお送りいただくと、お答えできる内容をご案内します。")
 NO_ANSWER_REPLY = "申し訳ありません、ただいまお答えを用意できませんでした。少し時間をおいて、もう一度お送りください。"
 GREET_PAYLOAD = "/greet"  # a follow event is the user's first hello: the bot's own utter_greet answers it
 
@@ -141,7 +142,8 @@ def sender_id(event: dict) -> Optional[str]:
     source = event.get("source")
     if not isinstance(source, dict):
         return None
-    key = SOURCE_ID_KEY.get(source.get("type"))
+    kind: Any = source.get("type")  # any JSON value
+    key = SOURCE_ID_KEY.get(kind)
     value = source.get(key) if key else None
     return value if isinstance(value, str) and value else None
 
@@ -264,6 +266,7 @@ class LineInput(InputChannel):
     def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "LineInput":
         if not credentials:
             cls.raise_missing_credentials_exception()
+        assert credentials is not None  # the call above raises (Rasa's channel API is untyped)
         return cls(
             channel_secret=str(credentials.get("channel_secret") or ""),
             channel_access_token=str(credentials.get("channel_access_token") or ""),
@@ -341,6 +344,7 @@ class LineInput(InputChannel):
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             return None
+        assert request.stream is not None  # the webhook route streams (stream=True)
         body = bytearray()
         while True:
             chunk = await request.stream.read()

@@ -29,7 +29,6 @@ the same.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
@@ -91,7 +90,8 @@ def always_answers(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> C
     return handle
 
 
-def guarded_handler(channel: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:
+def guarded_handler(channel: str, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+                    ) -> Callable[[UserMessage], Awaitable[Any]]:
     """The handler a channel passes its messages to: keyed by channel, always answering."""
     return keyed_by_channel(channel, always_answers(on_new_message))
 
@@ -110,7 +110,7 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         handle = guarded_handler(self.name(), on_new_message)
-        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", inspect.getmodule(self).__name__)
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", type(self).__module__)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -122,7 +122,9 @@ class SeenEvents:
         return True
 
     def __contains__(self, event_id: object) -> bool:
-        seen = self._ids.get(event_id)  # type: ignore[arg-type]
+        if not isinstance(event_id, str):
+            return False
+        seen = self._ids.get(event_id)
         return seen is not None and seen >= time.monotonic() - self._ttl
 
 
@@ -145,6 +147,7 @@ class SlackInput(RasaSlackInput):
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
         if not credentials:
             cls.raise_missing_credentials_exception()
+        assert credentials is not None  # the call above raises (Rasa's channel API is untyped)
         missing = [
             f"{key} ({var})"
             for key, var in (("slack_signing_secret", "SLACK_SIGNING_SECRET"), ("slack_token", "SLACK_TOKEN"))
@@ -375,12 +378,13 @@ class SlackInput(RasaSlackInput):
             raise BadRequest("interaction without user.id")
         actions = payload.get("actions")
         usable = isinstance(actions, list) and bool(actions) and isinstance(actions[0], dict)
-        if not usable or not self._is_interactive_message(payload):
+        if not usable or not isinstance(actions, list) or not self._is_interactive_message(payload):
             logger.info("Slack: interaction of type %r ignored", str(payload.get("type"))[:60])
             return response.json({"ok": True, "ignored": "interaction not handled"})
         text = self._get_interactive_response(actions[0])
-        channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
-        message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+        found_channel, found_message = payload.get("channel"), payload.get("message")
+        channel: dict = found_channel if isinstance(found_channel, dict) else {}
+        message: dict = found_message if isinstance(found_message, dict) else {}
         if not isinstance(text, str) or not text or not channel.get("id"):
             return response.json({"ok": True, "ignored": "no value"})  # e.g. a link button
         metadata = {

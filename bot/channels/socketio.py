@@ -406,6 +406,7 @@ class SocketIOInput(RasaSocketIOInput):
         if not isinstance(requested, str) or not SESSION_ID.fullmatch(requested):
             return new_session_id()
         if token is not None:
+            assert self._secret is not None  # set by blueprint(), before any connection
             if token_matches(self._secret, requested, token):
                 return requested
             logger.info("socket.io session request with a token that does not verify: new session")

@@ -58,7 +58,8 @@ NEVER_RECORDED = frozenset({
     "participants", "social", "representative", "population",
 })
 # Details people ask that a record may lack: asked of a record that has no value, the reply says so.
-GAP_DETAILS = NEVER_RECORDED | {"phone", "url", "fee", "fullname", "speaker_name", "title", "product", "department", "company"}
+GAP_DETAILS = NEVER_RECORDED | {"phone", "url", "fee", "fullname", "speaker_name", "title", "product", "department",
+                                "company"}
 
 
 def assembly_missing(a: AssemblyRecord, attribute: str | None) -> bool:
@@ -158,7 +159,9 @@ def with_source(text: str, source: str) -> str:
 
 def society_nearby(s: SocietyRecord, attribute: str) -> str:
     if attribute in ("phone", "email", "url", "representative"):
-        return f"記載されている事務局は{s.secretariat}（{s.secretariat_department}）です。" if s.secretariat_department else ""
+        if not s.secretariat_department:
+            return ""
+        return f"記載されている事務局は{s.secretariat}（{s.secretariat_department}）です。"
     if attribute == "founded":
         return f"記載されているのは、{s.purpose}をめざして発足したという目的です。"
     return ""

@@ -38,7 +38,8 @@ def render(found: list[Contact]) -> str:
 
 
 def _contact_lines(c: Contact) -> str:
-    who = f"{c.department}（{c.organization}）" if c.organization and c.organization not in c.department else c.department
+    who = (f"{c.department}（{c.organization}）" if c.organization and c.organization not in c.department
+           else c.department)
     parts = [f"・担当：{who}"]
     missing = []
     for label, value in (("電話番号", c.phone), ("受付時間", c.hours), ("URL", c.url)):

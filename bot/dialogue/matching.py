@@ -6,6 +6,7 @@ digit: pure-hiragana bigrams are mostly particles and endings (のは, ですか
 from __future__ import annotations
 
 import re
+from typing import AbstractSet
 
 _HIRAGANA_ONLY = re.compile(r"^[\u3041-\u309f]+$")
 _PUNCT = re.compile(r"[\s、。・「」『』（）()?？!！,.:：/／\-ー]")
@@ -31,6 +32,6 @@ def content_bigrams(text: str) -> set[str]:
     return grams
 
 
-def overlap(question: str, text: str, ignore: set[str] = frozenset()) -> int:
+def overlap(question: str, text: str, ignore: AbstractSet[str] = frozenset()) -> int:
     """How many content bigrams of ``question`` (minus ``ignore``) occur in ``text``."""
     return len((question_bigrams(question) - ignore) & content_bigrams(text))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import Any, Iterable
 
 # Attribute priority when one question carries several cues (会場の所在地 → address).
 ASSEMBLY_PRIORITY = (
@@ -38,12 +38,14 @@ SUBJECT_ENTITIES = frozenset({"assembly_number", "assembly_year", "organization"
 
 
 _REQUEST_RE = re.compile(r"教え|お知らせ|知りたい|ご教示|伺いたい")
-_WH_RE = re.compile(r"何|なに|なん|どこ|いつ|誰|だれ|どれ|どの|どう|どんな|いくつ|いくら|どちら|どっち|なぜ|何故|どうして")
+_WH_RE = re.compile(r"何|なに|なん|どこ|いつ|誰|だれ|どれ|どの|どう|どんな|いくつ|いくら|どちら|どっち|なぜ|何故|"
+                    r"どうして")
 
 
-def _int(value: object) -> int:
+def _int(value: Any) -> int:
+    """``int(value)`` for a slot value of any type, -1 if it is no number."""
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except (TypeError, ValueError):
         return -1
 
@@ -98,7 +100,8 @@ class Query:
             return replace(self, text=self.text[start:end])
         inside = [(e, s) for e, s in zip(self.entities, self.spans) if start <= s[0] < end]
         own = {e[0] for e, _ in inside if e[0] in SUBJECT_ENTITIES or e[0] == "presenter_kind"}
-        if not own & (NAME_ENTITIES | {"presenter_kind"}) and "総会" not in self.text[start:end]:  # the names given before this sentence (else after it)
+        # the names given before this sentence (else after it)
+        if not own & (NAME_ENTITIES | {"presenter_kind"}) and "総会" not in self.text[start:end]:
             lend = SUBJECT_ENTITIES - own
             before = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] < start]
             after = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] >= end]
@@ -176,7 +179,8 @@ class Query:
 _PRESENTER_RE = re.compile(
     r"([一-龥ァ-ヴーA-Za-z0-9・&]{2,30}?)(?:さん|様|社)?(?:の|は|が)[^。?!]{0,10}?(?:発表|報告|講演|説明|紹介|取組|取り組み)"
 )
-_NOT_NAMES = {"その", "この", "あの", "総会", "研究会", "今回", "前回", "次回", "最初", "最後", "ほか", "他", "次", "前", "どこ", "誰", "何"}
+_NOT_NAMES = {"その", "この", "あの", "総会", "研究会", "今回", "前回", "次回", "最初", "最後", "ほか", "他", "次",
+              "前", "どこ", "誰", "何"}
 
 
 def unknown_presenter(text: str) -> str | None:
@@ -185,7 +189,8 @@ def unknown_presenter(text: str) -> str | None:
     if not m:
         return None
     name = m.group(1)
-    if name in _NOT_NAMES or any(name.endswith(w) for w in ("総会", "研究会")) or name.startswith(("第", "その", "この")):
+    if (name in _NOT_NAMES or any(name.endswith(w) for w in ("総会", "研究会"))
+            or name.startswith(("第", "その", "この"))):
         return None
     return name
 

@@ -58,10 +58,12 @@ def assembly_answer(a: AssemblyRecord, attribute: str | None) -> str:
 def assembly_body(a: AssemblyRecord, attribute: str | None) -> str:
     label = assembly_label(a)
     if attribute == "address":
-        body = f"{label}の会場「{a.venue}」の所在地は{a.address}です。" if a.address else f"{label}の会場の住所は記載がありません。"
+        body = (f"{label}の会場「{a.venue}」の所在地は{a.address}です。" if a.address
+                else f"{label}の会場の住所は記載がありません。")
     elif attribute == "hours":
         hours = hours_text(a)
-        body = f"{label}は{date_text(a)}、{hours}開催されました。" if hours else f"{label}の開催時間は記載がありません。"
+        body = (f"{label}は{date_text(a)}、{hours}開催されました。" if hours
+                else f"{label}の開催時間は記載がありません。")
     elif attribute in ("lg_count", "people", "scale"):
         body = participation_text(a) or f"{label}の参加者数は記載がありません。"
     elif attribute == "date":
@@ -69,7 +71,8 @@ def assembly_body(a: AssemblyRecord, attribute: str | None) -> str:
     elif attribute == "where":
         body = f"{label}の会場は{venue_text(a)}です。"
     elif attribute == "reactions":
-        body = f"{label}の参加者からは{quotes(a.reactions)}との声が多数寄せられました。" if a.reactions else f"{label}の参加者の感想は記載がありません。"
+        body = (f"{label}の参加者からは{quotes(a.reactions)}との声が多数寄せられました。" if a.reactions
+                else f"{label}の参加者の感想は記載がありません。")
     elif attribute == "plan":
         body = a.outlook or f"{label}の後の予定は記載がありません。"
     elif attribute == "organizer":
@@ -125,7 +128,8 @@ def presentation_body(p: PresentationRecord, attribute: str | None, facts: list[
     if facts:
         return f"{p.presenter_label}の発表「{p.title}」より：" + "".join(facts)
     if attribute and attribute != "content":
-        return f"お尋ねの点は、{p.presenter_label}の発表「{p.title}」の記録には記載がありません。発表の概要：{p.summary}"
+        return (f"お尋ねの点は、{p.presenter_label}の発表「{p.title}」の記録には記載がありません。"
+                f"発表の概要：{p.summary}")
     return presentation_overview(p)
 
 
@@ -140,7 +144,8 @@ def presentation_answer(p: PresentationRecord, attribute: str | None, facts: lis
 
 
 def presentation_at_assembly_body(p: PresentationRecord, a: AssemblyRecord) -> str:
-    return f"この発表（{p.presenter_label}「{p.title}」）は、{assembly_label(a)}（{date_text(a)}、{venue_text(a)}）で行われました。"
+    return (f"この発表（{p.presenter_label}「{p.title}」）は、{assembly_label(a)}（{date_text(a)}、{venue_text(a)}）"
+            "で行われました。")
 
 
 def presentation_at_assembly(p: PresentationRecord, a: AssemblyRecord) -> str:

@@ -114,7 +114,8 @@ def places_of_subject(session: Session, query: Query) -> list[str]:
             codes.append(assembly.venue_lg_code)
     if assembly is not None and (not codes or compare):
         for p in subject_presentations(session, query, assembly, split_topics=compare):
-            codes += aggregate.place_codes(p) if not query.values("presenter_kind") else [c for c in p.presenter_codes if c]
+            codes += aggregate.place_codes(p) if not query.values("presenter_kind") else [
+                c for c in p.presenter_codes if c]
     return list(dict.fromkeys(c for c in codes if c))
 
 
@@ -132,7 +133,8 @@ def subject_presentations(session: Session, query: Query, assembly: AssemblyReco
     if split_topics and len(topics) > 1:
         out = []
         for topic in topics:
-            found = presentations.find(list(assembly.presentations), query.without("topic").with_entity("topic", topic), [])
+            found = presentations.find(list(assembly.presentations), query.without("topic").with_entity("topic", topic),
+                                       [])
             out += found.presentations[:1]
         return out
     if topics or query.values("organization"):

@@ -15,7 +15,8 @@ ERAS = {  # name: (first day, aliases)
 _ERA_ALIASES = {alias: name for name, (_, aliases) in ERAS.items() for alias in aliases}
 _ERA_ORDER = ["明治", "大正", "昭和", "平成", "令和"]
 
-_WAREKI_RE = re.compile(r"^(令和|平成|昭和|大正|明治|[RHSTM])\s*(元|\d{1,2})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*日?$")
+_WAREKI_RE = re.compile(r"^(令和|平成|昭和|大正|明治|[RHSTM])\s*(元|\d{1,2})\s*[年./\-]"
+                        r"\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*日?$")
 _SEIREKI_RE = re.compile(r"^(\d{4})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*日?$")
 _TIME_RE = re.compile(r"^(午前|午後)?\s*(\d{1,2})\s*[:時]\s*(\d{1,2}|半)?\s*分?$")
 

@@ -14,15 +14,18 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.kb import models as m, spreadsheet
+from bot.kb import models as m
+from bot.kb import spreadsheet
 from bot.kb.codes import code_problem
 from bot.kb.dates import DateError, parse_date, parse_time
 from bot.kb.files import LoadError, Problem, limit_problems, read_csv
 
 EVENT_COLUMNS = [
-    "都道府県コード又は市区町村コード", "NO", "都道府県名", "市区町村名", "イベント名", "イベント名_カナ", "イベント名_英語",
+    "都道府県コード又は市区町村コード", "NO", "都道府県名", "市区町村名", "イベント名", "イベント名_カナ",
+    "イベント名_英語",
     "開始日", "終了日", "開始時間", "終了時間", "開始日時特記事項", "説明", "料金(基本)", "料金(詳細)", "連絡先名称",
-    "連絡先電話番号", "連絡先内線番号", "主催者", "場所名称", "住所", "方書", "緯度", "経度", "アクセス方法", "駐車場情報",
+    "連絡先電話番号", "連絡先内線番号", "主催者", "場所名称", "住所", "方書", "緯度", "経度", "アクセス方法",
+    "駐車場情報",
     "定員", "参加申込終了日", "参加申込終了時間", "参加申込方法", "URL", "備考",
 ]
 REQUIRED = ["NO", "イベント名", "開始日", "場所名称"]
@@ -42,7 +45,7 @@ def read_events(path: Path) -> list[dict]:
     out: list[dict] = []
     seen: dict[int, int] = {}
     for row_no, row in read_csv(path, REQUIRED, tuple(c for c in EVENT_COLUMNS if c not in REQUIRED)):
-        def problem(column: str, reason: str) -> None:
+        def problem(column: str, reason: str, row_no: int = row_no) -> None:
             problems.append(Problem(str(path), row_no, column, reason))
 
         for column in REQUIRED:
@@ -53,15 +56,17 @@ def read_events(path: Path) -> list[dict]:
             if not 1 <= number <= MAX_NUMBER:
                 raise ValueError
         except ValueError:
-            problem("NO", f"「{row.get('NO')[:50]}」は総会の回（1以上 {MAX_NUMBER:,} 以下の整数）ではありません")
+            problem("NO",
+                    f"「{(row.get('NO') or '')[:50]}」は総会の回（1以上 {MAX_NUMBER:,} 以下の整数）ではありません")
             continue
         if number in seen:
             problem("NO", f"第{number}回が {seen[number]} 行目と重複しています")
             continue
         seen[number] = row_no
         code = row.get("都道府県コード又は市区町村コード", "")
-        if code and code_problem(code):
-            problem("都道府県コード又は市区町村コード", code_problem(code))
+        reason = code_problem(code) if code else None
+        if reason:
+            problem("都道府県コード又は市区町村コード", reason)
         attrs: dict = {MAPPED[c]: row.get(c, "") for c in MAPPED}
         dates = {}
         for column in ("開始日", "終了日"):
@@ -122,7 +127,8 @@ def export_events(session: Session) -> str:
     buffer = io.StringIO()
     writer = spreadsheet.writer(buffer, lineterminator="\r\n")
     writer.writerow(EVENT_COLUMNS)
-    rows = session.scalars(select(m.Assembly).order_by(m.Assembly.number).options(selectinload(m.Assembly.event_fields)))
+    rows = session.scalars(
+        select(m.Assembly).order_by(m.Assembly.number).options(selectinload(m.Assembly.event_fields)))
     for a in rows:
         fields = {f.column: f.value for f in a.event_fields}
         values = {c: getattr(a, attr) or "" for c, attr in MAPPED.items()}

@@ -12,7 +12,9 @@ from bot.kb.queries import all_assemblies
 
 def export_json(session: Session) -> str:
     society = session.scalars(select(m.Society).order_by(m.Society.name)).all()
-    orgs = session.scalars(select(m.Organization).options(selectinload(m.Organization.aliases)).order_by(m.Organization.name)).all()
+    orgs = session.scalars(
+        select(m.Organization).options(selectinload(m.Organization.aliases)).order_by(m.Organization.name)
+    ).all()
     faq = session.scalars(select(m.FaqEntry).order_by(m.FaqEntry.lg_code, m.FaqEntry.question)).all()
     fields = {
         a.number: {f.column: f.value for f in a.event_fields}
@@ -20,21 +22,25 @@ def export_json(session: Session) -> str:
     }
     data = {
         "society": [
-            {"名称": s.name, "目的": s.purpose, "役割": s.role, "事務局": s.secretariat, "事務局部署": s.secretariat_department,
+            {"名称": s.name, "目的": s.purpose, "役割": s.role, "事務局": s.secretariat,
+             "事務局部署": s.secretariat_department,
              "事務局団体コード": s.secretariat_lg_code, "出典": s.source,
              **{k: v for k, v in (("連絡先電話番号", s.phone), ("受付時間", s.hours), ("URL", s.url)) if v}}
             for s in society
         ],
         "organizations": [
-            {"名称": o.name, "種別": o.kind, "別名": sorted(a.alias for a in o.aliases), "団体コード": o.lg_code} for o in orgs
+            {"名称": o.name, "種別": o.kind, "別名": sorted(a.alias for a in o.aliases), "団体コード": o.lg_code}
+            for o in orgs
         ],
         "assemblies": [
             {
-                "回": a.number, "イベント名": a.name, "開始日": a.start_date.isoformat(), "終了日": a.end_date.isoformat(),
+                "回": a.number, "イベント名": a.name, "開始日": a.start_date.isoformat(),
+                "終了日": a.end_date.isoformat(),
                 "開始時間": a.start_time.strftime("%H:%M") if a.start_time else None,
                 "終了時間": a.end_time.strftime("%H:%M") if a.end_time else None,
                 "説明": a.description, "場所名称": a.venue, "住所": a.address, "主催者": a.organizer,
-                "参加団体数": a.lg_count, "参加者数": a.participant_count, "規模": a.scale_note, "感想": list(a.reactions),
+                "参加団体数": a.lg_count, "参加者数": a.participant_count, "規模": a.scale_note,
+                "感想": list(a.reactions),
                 "今後の運営": a.outlook, "出典": a.source, "イベント一覧の他の列": fields.get(a.number, {}),
                 "発表": [
                     {

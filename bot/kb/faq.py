@@ -52,7 +52,8 @@ from bot.kb.files import LoadError, Problem, read_csv
 from bot.kb.models import FaqEntry
 
 CODE_COLUMN = "全国地方公共団体コード"
-FAQ_COLUMNS = ["全国地方公共団体コード", "分類", "質問", "質問_別表現", "回答", "担当部署", "連絡先電話番号", "URL", "最終確認日"]
+FAQ_COLUMNS = ["全国地方公共団体コード", "分類", "質問", "質問_別表現", "回答", "担当部署", "連絡先電話番号", "URL",
+               "最終確認日"]
 FAQ_REQUIRED = ["全国地方公共団体コード", "分類", "質問", "回答"]  # columns that must be in the header
 FAQ_OPTIONAL = tuple(c for c in FAQ_COLUMNS if c not in FAQ_REQUIRED)
 FAQ_REQUIRED_VALUES = ("分類", "質問", "回答")  # cells that must not be empty
@@ -98,7 +99,8 @@ def read_faq(path: Path, known_lg_codes: set[str], *, _seen: dict | None = None)
             first_file, first_row = seen[key]
             where = f"{first_row}行目" if first_file == str(path) else f"{Path(first_file).name} {first_row}行目"
             scope = f"団体コード「{entry.lg_code}」" if entry.lg_code else "共通（団体コード空欄）"
-            problems.append(Problem(str(path), row_no, "質問", f"{scope}の質問「{entry.question}」が {where} と重複しています"))
+            problems.append(Problem(str(path), row_no, "質問",
+                                    f"{scope}の質問「{entry.question}」が {where} と重複しています"))
             continue
         seen[key] = (str(path), row_no)
         entries.append(entry)
@@ -146,7 +148,8 @@ def _entry(path: Path, row_no: int, row: dict[str, str], known: set[str], proble
     if phone:
         folded = unicodedata.normalize("NFKC", phone)
         if not _PHONE_RE.fullmatch(folded) or not any(ch.isdigit() for ch in folded):
-            problem("連絡先電話番号", f"「{phone}」は電話番号として読めません（例: 03-0000-0000、0120-000-000（内線123））")
+            problem("連絡先電話番号",
+                    f"「{phone}」は電話番号として読めません（例: 03-0000-0000、0120-000-000（内線123））")
     url = values["url"]
     if url and not _URL_RE.fullmatch(url):
         problem("URL", f"「{url}」は URL として読めません（http:// または https:// で始めてください）")
@@ -193,7 +196,8 @@ def _code(raw: str, known: set[str], problem) -> str | None:
             problem(f"全国地方公共団体コード「{code}」は5桁です。先頭の0が落ちていませんか（正しくは {padded} か）。"
                     "Excel で開くと先頭の0が消えるので、文字列として扱ってください")
         else:
-            problem(f"全国地方公共団体コード「{code}」は5桁です。検査数字を付けた6桁で書いてください（{code}{check_digit(code)} か）")
+            problem(f"全国地方公共団体コード「{code}」は5桁です。"
+                    f"検査数字を付けた6桁で書いてください（{code}{check_digit(code)} か）")
         return None
     reason = code_problem(code)
     if reason:
@@ -225,7 +229,8 @@ def _file_problems(path: Path) -> list[Problem]:
     except UnicodeDecodeError as exc:
         utf8_error = exc
     if utf8_error.end == len(raw) and utf8_error.reason == "unexpected end of data":
-        return [_truncated(name, raw[: utf8_error.start].decode("utf-8-sig"), "最後の文字が UTF-8 として途中で終わっています")]
+        return [_truncated(name, raw[: utf8_error.start].decode("utf-8-sig"),
+                           "最後の文字が UTF-8 として途中で終わっています")]
     try:
         raw.decode("cp932")
         cp932_ok = True
@@ -240,7 +245,8 @@ def _file_problems(path: Path) -> list[Problem]:
     if not (cp932_ok and "質問" in first_line.decode("cp932")):
         try:
             if "質問" in first_line.decode("euc_jp"):
-                return [Problem(name, None, None, "文字コードが EUC-JP のようです。UTF-8 または Shift_JIS(CP932) で保存し直してください")]
+                return [Problem(name, None, None,
+                                "文字コードが EUC-JP のようです。UTF-8 または Shift_JIS(CP932) で保存し直してください")]
         except UnicodeDecodeError:
             pass
     return []
@@ -307,7 +313,8 @@ def _explain(path: Path, problem: Problem, parsed=None) -> Problem:
         hint = f"「{close[0]}」の誤りではありませんか。" if close else ""
         return dataclasses.replace(problem, reason=f"不明な列です（{hint}使える列: {'、'.join(FAQ_COLUMNS)}）")
     if reason == "必須の列がありません":
-        return dataclasses.replace(problem, reason="必須の列がありません（見出し行に書いてください。値は空欄でもかまいません）"
+        return dataclasses.replace(problem,
+                                   reason="必須の列がありません（見出し行に書いてください。値は空欄でもかまいません）"
                                    if problem.column == CODE_COLUMN else reason)
     return problem
 

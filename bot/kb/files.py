@@ -70,7 +70,9 @@ def limit_problems(file: str, problems: list[Problem]) -> list[Problem]:
     if len(problems) <= MAX_PROBLEMS:
         return problems
     rest = len(problems) - MAX_PROBLEMS
-    return problems[:MAX_PROBLEMS] + [Problem(file, None, None, f"ほかにも {rest:,} 件の問題があります（最初の {MAX_PROBLEMS} 件だけ示しました）")]
+    return problems[:MAX_PROBLEMS] + [Problem(file, None, None,
+                                              f"ほかにも {rest:,} 件の問題があります（最初の {MAX_PROBLEMS} "
+                                              "件だけ示しました）")]
 
 
 def normalize_header(name: str) -> str:
@@ -140,7 +142,8 @@ def read_bytes(path: Path) -> bytes:
 def read_text(path: Path) -> str:
     raw = read_bytes(path)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise LoadError([Problem(str(path), None, None, "文字コードが UTF-16 です。UTF-8 または Shift_JIS(CP932) で保存し直してください")])
+        raise LoadError([Problem(str(path), None, None,
+                                 "文字コードが UTF-16 です。UTF-8 または Shift_JIS(CP932) で保存し直してください")])
     if b"\x00" in raw:
         raise LoadError([Problem(str(path), None, None, "テキストファイルではありません（NUL 文字を含みます）")])
     for encoding in ENCODINGS:
@@ -149,10 +152,13 @@ def read_text(path: Path) -> str:
         except UnicodeDecodeError as exc:
             if encoding == "utf-8-sig" and exc.end == len(raw) and exc.reason == "unexpected end of data":
                 lines = raw[: exc.start].count(b"\n") + 1
-                raise LoadError([Problem(str(path), lines, None, "ファイルが途中で切れています（最後の文字が UTF-8 として途中で終わっています）。"
+                raise LoadError([Problem(str(path), lines, None,
+                                         "ファイルが途中で切れています"
+                                         "（最後の文字が UTF-8 として途中で終わっています）。"
                                          "元のファイルから保存し直してください")]) from None
             continue
-    raise LoadError([Problem(str(path), None, None, "文字コードを判別できません（UTF-8 または Shift_JIS(CP932) で保存してください）")])
+    raise LoadError([Problem(str(path), None, None,
+                             "文字コードを判別できません（UTF-8 または Shift_JIS(CP932) で保存してください）")])
 
 
 def read_csv(path: Path, required: list[str], optional: tuple[str, ...] = ()) -> list[tuple[int, dict[str, str]]]:
@@ -162,25 +168,29 @@ def read_csv(path: Path, required: list[str], optional: tuple[str, ...] = ()) ->
     try:
         for row in csv.reader(io.StringIO(text, newline=""), strict=True):
             if len(rows) > MAX_CSV_ROWS:
-                raise LoadError([Problem(str(path), None, None, f"行が多すぎます（見出しを除いて上限 {MAX_CSV_ROWS:,} 行）。"
+                raise LoadError([Problem(str(path), None, None,
+                                         f"行が多すぎます（見出しを除いて上限 {MAX_CSV_ROWS:,} 行）。"
                                          "ファイルを分けてください")])
             rows.append(row)
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
-            reason = f"値が長すぎます（1つの値は {csv.field_size_limit():,} 文字まで。引用符（\"）の閉じ忘れではありませんか）"
+            reason = (f"値が長すぎます（1つの値は {csv.field_size_limit():,} 文字まで。引用符（\"）"
+                      "の閉じ忘れではありませんか）")
         else:
             reason = f"CSV として読めません（{exc}）"
         raise LoadError([Problem(str(path), None, None, reason)]) from None
     if not rows:
         raise LoadError([Problem(str(path), None, None, "ファイルが空です")])
     if len(rows[0]) > MAX_CSV_COLUMNS:
-        raise LoadError([Problem(str(path), 1, None, f"列が多すぎます（{len(rows[0]):,} 列、上限 {MAX_CSV_COLUMNS:,} 列）")])
+        raise LoadError([Problem(str(path), 1, None,
+                                 f"列が多すぎます（{len(rows[0]):,} 列、上限 {MAX_CSV_COLUMNS:,} 列）")])
     header = [normalize_header(h) for h in rows[0]]
     problems = [Problem(str(path), 1, col, "必須の列がありません") for col in required if col not in header]
     known = set(required) | set(optional)
     problems += [Problem(str(path), 1, col, "不明な列です") for col in header if col and col not in known]
     counts = Counter(header)
-    problems += [Problem(str(path), 1, col, "列名が重複しています") for col in sorted(c for c, n in counts.items() if n > 1)]
+    problems += [
+        Problem(str(path), 1, col, "列名が重複しています") for col in sorted(c for c, n in counts.items() if n > 1)]
     if problems:
         raise LoadError(limit_problems(str(path), problems))
     out = []
@@ -188,7 +198,8 @@ def read_csv(path: Path, required: list[str], optional: tuple[str, ...] = ()) ->
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            problems.append(Problem(str(path), number, None, f"列の数が見出しと合いません（{len(row)} 列、見出しは {len(header)} 列）"))
+            problems.append(Problem(str(path), number, None,
+                                    f"列の数が見出しと合いません（{len(row)} 列、見出しは {len(header)} 列）"))
             continue
         out.append((number, {h: restore(v.strip()) for h, v in zip(header, row)}))
     if problems:
@@ -199,7 +210,8 @@ def read_csv(path: Path, required: list[str], optional: tuple[str, ...] = ()) ->
 def read_yaml(path: Path):
     text = read_text(path)
     try:
-        return yaml.load(text, Loader=_LimitedLoader)
+        # types-PyYAML accepts only PyYAML's own loader classes, not a subclass composed of their parts
+        return yaml.load(text, Loader=_LimitedLoader)  # type: ignore[arg-type]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = min(mark.line + 1, text.count("\n") + 1) if mark is not None else None  # libyaml may mark past the end
@@ -212,7 +224,7 @@ def read_yaml(path: Path):
 try:  # libyaml scans and parses (fast: a 20 MB file in a fraction of a second); the composer below is Python
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - PyYAML without libyaml
-    _Parser = None
+    _Parser = None  # type: ignore[assignment, misc]  # the stubs declare the C extension always present
 
 
 class _YamlLimitError(ComposerError):
@@ -248,7 +260,8 @@ class _LimitedComposer(Composer):
         collection = self.check_event(yaml.SequenceStartEvent, yaml.MappingStartEvent)
         self._depth += collection
         if self._depth > MAX_YAML_DEPTH:
-            raise _YamlLimitError(None, None, f"YAML の入れ子が深すぎます（上限 {MAX_YAML_DEPTH} 段）", event.start_mark)
+            raise _YamlLimitError(None, None, f"YAML の入れ子が深すぎます（上限 {MAX_YAML_DEPTH} 段）",
+                                  event.start_mark)
         try:
             node = super().compose_node(parent, index)
         finally:
@@ -261,7 +274,8 @@ class _LimitedComposer(Composer):
             children = []
         size = 1 + sum(self._sizes[id(child)] for child in children)
         if size > MAX_YAML_NODES:
-            raise _YamlLimitError(None, None, f"YAML の要素が多すぎます（別名の展開を含めて上限 {MAX_YAML_NODES:,} 個）",
+            raise _YamlLimitError(None, None,
+                                  f"YAML の要素が多すぎます（別名の展開を含めて上限 {MAX_YAML_NODES:,} 個）",
                                   event.start_mark)
         self._sizes[id(node)] = size
         return node
@@ -294,7 +308,8 @@ else:  # pragma: no cover
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
-    class _LimitedLoader(Reader, Scanner, Parser, _LimitedComposer, _SafeConstructor, Resolver):
+    class _LimitedLoader(  # type: ignore[no-redef]  # the pure-Python variant of the class above
+            Reader, Scanner, Parser, _LimitedComposer, _SafeConstructor, Resolver):
         def __init__(self, stream) -> None:
             Reader.__init__(self, stream)
             Scanner.__init__(self)

@@ -66,7 +66,9 @@ class MunicipalityFinder:
         from bot.nlp.romaji import variants
 
         lg = m.LocalGovernment
-        rows = session.execute(select(lg.code, lg.pref_name, lg.name, lg.name_kana, lg.is_prefecture).order_by(lg.code)).all()
+        rows = session.execute(
+            select(lg.code, lg.pref_name, lg.name, lg.name_kana, lg.is_prefecture).order_by(lg.code)
+        ).all()
         municipalities: list[Municipality] = []
         keys: list[tuple[str, int]] = []
         for i, r in enumerate(rows):
@@ -119,7 +121,8 @@ class MunicipalityFinder:
         if not wanted:
             return []
         start = bisect.bisect_left(self._words, wanted)
-        exact, prefix = [], []
+        exact: list[int] = []
+        prefix: list[int] = []
         for word, index in self._keys[start:]:
             if not word.startswith(wanted):
                 break

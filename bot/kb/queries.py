@@ -1,7 +1,7 @@
 """Read-only queries used by the dialogue layer. Each returns records, never ORM objects."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, overload
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -16,6 +16,14 @@ from bot.kb.records import (
     PresentationRecord,
     SocietyRecord,
 )
+
+
+@overload
+def _lg(row: m.LocalGovernment) -> LocalGovernmentRecord: ...
+
+
+@overload
+def _lg(row: m.LocalGovernment | None) -> LocalGovernmentRecord | None: ...
 
 
 def _lg(row: m.LocalGovernment | None) -> LocalGovernmentRecord | None:
@@ -68,7 +76,9 @@ _ASSEMBLY_LOAD = (
 
 def _assembly(session: Session, a: m.Assembly) -> AssemblyRecord:
     codes = {x.lg_code for p in a.presentations for x in p.municipalities}
-    names = dict(session.execute(select(m.LocalGovernment.code, m.LocalGovernment.name).where(m.LocalGovernment.code.in_(codes))).all()) if codes else {}
+    names = dict(session.execute(
+        select(m.LocalGovernment.code, m.LocalGovernment.name).where(m.LocalGovernment.code.in_(codes))
+    ).all()) if codes else {}
     return AssemblyRecord(
         number=a.number,
         name=a.name,
@@ -104,7 +114,7 @@ def _kb_version(session: Session) -> str | None:
         return version
     path = _sqlite_file(session)
     stamp = sqlite_stamp.change_stamp(path) if path else None  # taken before the query (see below)
-    known = _VERSION_BY_FILE.get(path) if stamp else None
+    known = _VERSION_BY_FILE.get(path) if path and stamp else None
     if known is not None and known[0] == stamp:
         version = known[1]  # nothing has been committed to the file since that version was read
     else:
@@ -114,7 +124,7 @@ def _kb_version(session: Session) -> str | None:
             session.rollback()
             version = None
         else:
-            if stamp:
+            if path and stamp:
                 _VERSION_BY_FILE[path] = (stamp, version)
     session.info["kb_version"] = version
     return version
@@ -199,7 +209,8 @@ def local_government(session: Session, code: str) -> LocalGovernmentRecord | Non
 
 def prefecture_of(session: Session, lg: LocalGovernmentRecord) -> LocalGovernmentRecord | None:
     row = session.scalars(
-        select(m.LocalGovernment).where(m.LocalGovernment.pref_code == lg.code[:2], m.LocalGovernment.is_prefecture.is_(True))
+        select(m.LocalGovernment).where(m.LocalGovernment.pref_code == lg.code[:2],
+                                        m.LocalGovernment.is_prefecture.is_(True))
     ).first()
     return _lg(row)
 
@@ -242,7 +253,8 @@ def lookup_names(session: Session) -> dict[str, list[tuple[str, str]]]:
             out["municipality"].extend((romaji, lg.name) for romaji in variants(lg.name_kana))
         if not lg.is_prefecture:
             out["municipality"].append((lg.pref_name + lg.name, lg.pref_name + lg.name))
-    for org in session.scalars(select(m.Organization).options(selectinload(m.Organization.aliases)).order_by(m.Organization.id)):
+    for org in session.scalars(select(m.Organization).options(selectinload(m.Organization.aliases))
+                               .order_by(m.Organization.id)):
         if org.lg_code:
             continue
         out["organization"].append((org.name, org.name))

@@ -55,7 +55,8 @@ class SafeWriter:
         self._writer = csv.writer(stream, **fmtparams)
 
     def writerow(self, row: Iterable[Any]):
-        return self._writer.writerow(["" if cell is None else neutralise(str(cell).replace("\x00", "\ufffd")) for cell in row])
+        return self._writer.writerow(
+            ["" if cell is None else neutralise(str(cell).replace("\x00", "\ufffd")) for cell in row])
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         for row in rows:

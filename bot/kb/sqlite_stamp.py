@@ -26,7 +26,7 @@ def change_stamp(path: str) -> tuple[int, ...] | None:
         current = os.stat(path)  # opens nothing
         fd = _descriptors.get(path)
         st = os.fstat(fd) if fd is not None else None
-        if st is None or (st.st_dev, st.st_ino) != (current.st_dev, current.st_ino):
+        if fd is None or st is None or (st.st_dev, st.st_ino) != (current.st_dev, current.st_ino):
             fd = _open(path)  # a file new at this path (or replaced)
             st = os.fstat(fd)
         header = os.pread(fd, 28, 0)

@@ -35,6 +35,8 @@ def mask_escaped(message: str) -> str:
     """``mask(message)``, also masking personal data written with ``\\uXXXX`` escapes."""
     if "\\u" not in message:
         return mask(message)
+    decoded: list[str]
+    where: list[int]
     decoded, where, last = [], [], 0  # where: the offset in message of each decoded character
     for escape in _ESCAPE_RE.finditer(message):
         decoded.append(message[last:escape.start()])

@@ -59,7 +59,8 @@ def mask_event(event: Event) -> Event:
             masked["metadata"] = mask_data(data["metadata"])
         parse_data = dict(data.get("parse_data") or {})
         if parse_data:
-            parse_data["text"] = mask(parse_data.get("text"))
+            text = parse_data.get("text")
+            parse_data["text"] = mask(text) if isinstance(text, str) else text
             parse_data["entities"] = [
                 dict(e, value=mask(e["value"])) if isinstance(e.get("value"), str) else e
                 for e in parse_data.get("entities") or []
