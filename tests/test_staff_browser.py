@@ -1,7 +1,7 @@
 """The staff desk in a real headless Chromium (Debian's package, driven over the DevTools protocol by
 tests/chromium.py): log in, search, move through the results by keyboard, take a municipality suggestion,
-copy an answer (issue 18). The look-up page's screenshot is written under the test's tmp dir and its path
-printed.
+copy an answer, read the audit log (issue 18). Screenshots of the login, look-up and audit pages are written
+under the test's tmp dir and their paths printed.
 
 Chromium is required: a missing Chromium fails the test; it is never skipped.
 """
@@ -62,6 +62,7 @@ def _drive(b: Chromium, base: str, expected, tmp_path) -> None:
            permissions=["clipboardReadWrite", "clipboardSanitizedWrite"])
     b.goto(base + "login")
     assert b.evaluate(ACTIVE) == "username"  # the form starts where a person types
+    print(f"\nstaff desk login page screenshot: {b.screenshot(tmp_path / 'staff_login.png')}")
 
     # Log in with the keyboard, as a person (or a password manager) fills the two fields.
     b.type_text("counter")
@@ -120,4 +121,11 @@ def _drive(b: Chromium, base: str, expected, tmp_path) -> None:
     assert "Refused to" not in console, console  # the CSP blocked nothing: everything is the desk's own
     b.evaluate("window.scrollTo(0, 0)")
     shot = b.screenshot(tmp_path / "staff_lookup.png")
-    print(f"\nstaff desk look-up page screenshot: {shot}")
+    print(f"staff desk look-up page screenshot: {shot}")
+
+    # The audit log shows this login, by the account that made it.
+    b.goto(base + "audit")
+    b.wait_for("document.querySelectorAll('table tbody tr').length > 0", what="the audit log's rows")
+    rows = b.evaluate("[...document.querySelectorAll('table tbody tr')].map(r => r.textContent)")
+    assert any("counter" in r and "ログイン" in r for r in rows), rows
+    print(f"staff desk audit log screenshot: {b.screenshot(tmp_path / 'staff_audit.png')}")
