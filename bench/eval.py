@@ -21,7 +21,9 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.qa import check, load_cases
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # devtools/ is not installed: the repository's
+
+from devtools.qa import check, load_cases  # noqa: E402
 
 
 @dataclass
