@@ -45,7 +45,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
 
-from bot.feedback import store as kb_feedback
+from bot.dialogue.reply import NOT_RECORDED  # details.not_recorded's wording: turns stored without ``outcome``
+from bot.feedback import store as feedback_store
 from bot.kb import spreadsheet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -64,8 +65,6 @@ CAUSES = {
     CLARIFY: "確認の質問（候補の選択）に返事がなかった",
 }
 CAUSE_SHORT = {NOT_UNDERSTOOD: "読み取れず", MISSING: "データに記載なし", CLARIFY: "確認に返事なし"}
-# bot.dialogue.reply: NOT_RECORDED (the wording of details.not_recorded), for turns stored without ``outcome``
-NOT_RECORDED = "の記載がありません"
 OUTCOMES = ("answered", MISSING, CLARIFY, NOT_UNDERSTOOD, "neutral")
 
 
@@ -364,7 +363,7 @@ def build(tracker_url: str | None = None, db_url: str | None = None, since: dt.d
                 unanswered.append(Question(t.text, result, t.lg_code))
 
     bad_questions = []
-    for f in kb_feedback.all_feedback(db_url, since=_start(since) if since else None):
+    for f in feedback_store.all_feedback(db_url, since=_start(since) if since else None):
         if until is not None and f.created_at >= _start(until + dt.timedelta(days=1)):
             continue
         if not _channel_matches(f.channel, channel):

@@ -8,6 +8,7 @@ nearby, and where to ask. No reply gives another detail's value in place of the 
 from __future__ import annotations
 
 from bot.dialogue.render import source_line
+from bot.dialogue.reply import NOT_RECORDED
 from bot.kb.records import AssemblyRecord, LocalGovernmentRecord, PresentationRecord, SocietyRecord
 
 LABELS = {
@@ -120,7 +121,7 @@ def product_name(p: PresentationRecord) -> str | None:
 def not_recorded(source: str, subject: str, attribute: str, nearby: str = "", contact: str = "") -> str:
     """「第7回総会報告には、富士通株式会社の発表者の氏名の記載がありません。」 and what helps next."""
     label = LABELS.get(attribute, "お尋ねの点")
-    text = f"{source}には、{subject}の{label}の記載がありません。"
+    text = f"{source}には、{subject}の{label}{NOT_RECORDED}。"
     if nearby:
         text += nearby
     if contact:

@@ -9,7 +9,7 @@ from bot.dialogue.query import Context
 SUGGESTIONS = "総会の日時・会場・参加者数、発表の内容、研究会の事務局、市区町村の団体コードなどをお尋ねください。"
 # What a user gets when an answer could not be made (database or action server unavailable).
 APOLOGY = "申し訳ありません。ただいま回答を用意できませんでした。しばらくしてからもう一度お試しください。"
-# How bot.dialogue.details.not_recorded says that the records lack a detail.
+# How bot.dialogue.details.not_recorded says that the records lack a detail (bot.report reads it too).
 NOT_RECORDED = "の記載がありません"
 # bot.dialogue.answer's resolver for messages that are no question about our records.
 NOT_UNDERSTOOD_RESOLVER = "not about the knowledge base"

@@ -95,6 +95,16 @@ def open_session(url: str | None = None) -> Session:
     return session_factory(url)()
 
 
+def forget(url: str) -> None:
+    """Close the connections of the database at ``url`` and drop its engine (a scratch database about to be
+    deleted); every other engine stays open."""
+    with _engines_lock:
+        engine = _engines.pop(database_url(url), None)
+        if engine is not None:
+            _factories.pop(engine, None)
+            engine.dispose()
+
+
 def dispose_all() -> None:
     with _engines_lock:
         for engine in _engines.values():

@@ -78,7 +78,7 @@ def check_upload(path: Path, shown: str, url: str | None = None, replace_faq: bo
         with kb_db.open_session(scratch) as session:
             return kind, kb_content.read(session)
     finally:
-        _forget(scratch)
+        kb_db.forget(scratch)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -95,15 +95,6 @@ def _copy(source: str | None, target: str, without_faq: bool = False) -> None:
                 writing.execute(insert(table), rows[start:start + 5000])
         if without_faq:
             writing.execute(delete(FaqEntry.__table__))
-
-
-def _forget(url: str) -> None:
-    """Close the scratch database's connections and drop its engine from bot.kb.db's cache (the file is
-    deleted next). bot.kb.db has no public function for one URL; ``dispose_all`` would close everyone's."""
-    engine = kb_db._engines.pop(url, None)  # noqa: SLF001 (see the report: a public ``forget(url)`` would do)
-    if engine is not None:
-        kb_db._factories.pop(engine, None)  # noqa: SLF001
-        engine.dispose()
 
 
 # -- one FAQ entry from the form -----------------------------------------------------------------
