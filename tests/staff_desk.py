@@ -26,6 +26,16 @@ PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
+def log_in_in_browser(b, base: str, name: str, page: str) -> None:
+    """Opens the login form asking for ``page`` (``/report``) in a Chromium (tests/chromium.py) and logs in with
+    the keyboard, as a person or a password manager fills the two fields; the caller waits for the page."""
+    b.goto(base + "login?next=" + urllib.parse.quote(page, safe=""))
+    b.type_text(name)
+    b.press("Tab")
+    b.type_text(PASSWORD)
+    b.press("Enter")
+
+
 def add_account(db_url: str, name: str, role: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
     """``madoguchi staff add NAME --role ROLE`` with the password on standard input."""
     return subprocess.run([str(BIN / "madoguchi"), "--db", db_url, "staff", "add", name, "--role", role],

@@ -7,8 +7,6 @@ Chromium is required: a missing Chromium fails the test; it is never skipped.
 """
 from __future__ import annotations
 
-import json
-
 import pytest
 from chromium import MISSING, Chromium, find_chromium
 from staff_desk import PASSWORD, add_account, staff_server
@@ -17,27 +15,8 @@ from bot.kb.db import dispose_all
 from bot.kb.loader import load
 from bot.search import index as search_index
 
-KEYS = {
-    "/": {"key": "/", "code": "Slash", "windowsVirtualKeyCode": 191, "text": "/"},
-    "c": {"key": "c", "code": "KeyC", "windowsVirtualKeyCode": 67, "text": "c"},
-    "ArrowDown": {"key": "ArrowDown", "code": "ArrowDown", "windowsVirtualKeyCode": 40},
-    "ArrowUp": {"key": "ArrowUp", "code": "ArrowUp", "windowsVirtualKeyCode": 38},
-}
 ACTIVE = ("(() => { const a = document.activeElement; "
           "return a ? (a.id || (a.dataset && a.dataset.rank ? 'result-' + a.dataset.rank : a.tagName)) : null; })()")
-
-
-def press(b: Chromium, name: str) -> None:
-    key = KEYS[name]
-    b.send("Input.dispatchKeyEvent", **{"type": "keyDown" if "text" in key else "rawKeyDown", **key})
-    b.send("Input.dispatchKeyEvent", type="keyUp", **{k: v for k, v in key.items() if k != "text"})
-
-
-def click(b: Chromium, selector: str) -> None:
-    b.evaluate(f"document.querySelector({json.dumps(selector)}).scrollIntoView({{block: 'center'}})")
-    x, y = b.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-                      " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
-    b.click_at(x, y)
 
 
 def test_log_in_search_and_copy_an_answer_in_chromium(tmp_path):
@@ -92,27 +71,27 @@ def _drive(b: Chromium, base: str, expected, tmp_path) -> None:
 
     # Keyboard: "/" goes to the search box, the arrows move between the results and back.
     b.evaluate("document.activeElement.blur()")
-    press(b, "/")
+    b.press("/")
     assert b.evaluate(ACTIVE) == "q"
     assert b.evaluate("document.getElementById('q').value") == "住民票の写し"  # the "/" was not typed
-    press(b, "ArrowDown")
+    b.press("ArrowDown")
     assert b.evaluate(ACTIVE) == "result-1"
-    press(b, "ArrowDown")
+    b.press("ArrowDown")
     assert b.evaluate(ACTIVE) == "result-2"
-    press(b, "ArrowUp")
-    press(b, "ArrowUp")
+    b.press("ArrowUp")
+    b.press("ArrowUp")
     assert b.evaluate(ACTIVE) == "q"
 
     # Copy an answer with a real click; the clipboard then holds the answer's text.
-    click(b, "#results > li.result:nth-child(1) button.copy")
+    b.click("#results > li.result:nth-child(1) button.copy")
     b.wait_for("document.getElementById('copy-status').textContent === '回答をコピーしました。'",
                what="the copy notice")
     assert b.evaluate("navigator.clipboard.readText()") == expected[0].text
     # and with the keyboard: from the button, ↓ selects the next result; "c" copies the selected one's answer
-    press(b, "ArrowDown")
+    b.press("ArrowDown")
     assert b.evaluate(ACTIVE) == "result-2"
     b.evaluate("document.getElementById('copy-status').textContent = ''")
-    press(b, "c")
+    b.press("c")
     b.wait_for("document.getElementById('copy-status').textContent === '回答をコピーしました。'",
                what="the copy notice")
     assert b.evaluate("navigator.clipboard.readText()") == expected[1].text

@@ -10,7 +10,6 @@ page is written under the test's tmp dir and its path printed. Chromium is requi
 from __future__ import annotations
 
 import base64
-import json
 import time
 import urllib.parse
 import uuid
@@ -18,7 +17,7 @@ import uuid
 import pytest
 from chromium import MISSING, Chromium, find_chromium
 from servers import RasaStack
-from staff_desk import PASSWORD, add_account, staff_server
+from staff_desk import add_account, log_in_in_browser, staff_server
 from test_staff_data import BAD_FAQ, GOOD_FAQ, NEW_ANSWER, NEW_QUESTION
 
 from bot.kb.db import dispose_all
@@ -42,13 +41,6 @@ def choose_file(b: Chromium, path) -> None:
     root = b.send("DOM.getDocument")["root"]["nodeId"]
     node = b.send("DOM.querySelector", nodeId=root, selector="#file")["nodeId"]
     b.send("DOM.setFileInputFiles", nodeId=node, files=[str(path)])
-
-
-def click(b: Chromium, selector: str) -> None:
-    b.evaluate(f"document.querySelector({json.dumps(selector)}).scrollIntoView({{block: 'center'}})")
-    x, y = b.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-                      " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
-    b.click_at(x, y)
 
 
 def guide_answer(stack: RasaStack, must_contain: str | None, must_not_contain: str | None = None) -> str:
@@ -93,18 +85,14 @@ def test_upload_publish_and_roll_back_in_chromium_while_the_guide_answers(tmp_pa
 
 
 def _drive(b: Chromium, base: str, stack: RasaStack, tmp_path) -> None:
-    b.goto(base + "login?next=%2Fdata")
-    b.type_text("keeper")
-    b.press("Tab")
-    b.type_text(PASSWORD)
-    b.press("Enter")
+    log_in_in_browser(b, base, "keeper", "/data")
     b.wait_for("location.pathname === '/data' && !!document.getElementById('file')", what="the data page")
     first = int(b.evaluate("document.getElementById('current-version').textContent.replace('版 ', '')"))
     full_screenshot(b, tmp_path / "staff_data.png")
 
     # A file with errors: the table names file, row, column and reason; nothing is published.
     choose_file(b, tmp_path / "bad.csv")
-    click(b, "form.upload button[type=submit]")
+    b.click("form.upload button[type=submit]")
     b.wait_for("!!document.getElementById('problems')", what="the problems table")
     rows = b.evaluate("[...document.querySelectorAll('#problems tbody tr')]"
                       ".map(r => [...r.cells].map(c => c.textContent))")
@@ -115,7 +103,7 @@ def _drive(b: Chromium, base: str, stack: RasaStack, tmp_path) -> None:
     # A good FAQ file: the preview shows what is added and what changes (old → new); publish.
     b.goto(base + "data")
     choose_file(b, tmp_path / "pets.csv")
-    click(b, "form.upload button[type=submit]")
+    b.click("form.upload button[type=submit]")
     b.wait_for("location.pathname.startsWith('/data/preview/') && !!document.getElementById('publish')",
                what="the preview")
     summary = b.evaluate("document.getElementById('diff-summary').textContent.replace(/\\s+/g, '')")
@@ -124,7 +112,7 @@ def _drive(b: Chromium, base: str, stack: RasaStack, tmp_path) -> None:
     assert "テストで変更" in b.evaluate("[...document.querySelectorAll('#diff-changed td.new')]"
                                         ".map(t => t.textContent).join('|')")
     full_screenshot(b, tmp_path / "staff_data_preview.png")
-    click(b, "#publish")
+    b.click("#publish")
     b.wait_for("location.pathname === '/data' && !!document.querySelector('p.notice')", what="the published notice")
     assert f"版 {first + 1} として公開しました" in b.evaluate("document.querySelector('p.notice').textContent")
     full_screenshot(b, tmp_path / "staff_data_published.png")
@@ -134,12 +122,12 @@ def _drive(b: Chromium, base: str, stack: RasaStack, tmp_path) -> None:
     assert "犬の登録" in reply and "pets.csv" in reply  # the entry and its source
 
     # Roll back to the version before: the preview says the entry goes; publish; the answer is gone.
-    click(b, f"#rollback-{first}")
+    b.click(f"#rollback-{first}")
     b.wait_for("location.pathname.startsWith('/data/preview/') && !!document.getElementById('publish')",
                what="the rollback preview")
     assert NEW_QUESTION in b.evaluate("document.getElementById('diff-removed').textContent")
     full_screenshot(b, tmp_path / "staff_data_rollback.png")
-    click(b, "#publish")
+    b.click("#publish")
     b.wait_for("location.pathname === '/data' && !!document.querySelector('p.notice')", what="the rollback notice")
     assert b.evaluate("document.getElementById('current-version').textContent") == f"版 {first + 2}"
     reply = guide_answer(stack, None, must_not_contain=NEW_ANSWER)

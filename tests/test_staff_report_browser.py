@@ -7,24 +7,15 @@ Chromium is required: a missing Chromium fails the test; it is never skipped.
 """
 from __future__ import annotations
 
-import json
-
 import pytest
 from chromium import MISSING, Chromium, find_chromium
-from staff_desk import PASSWORD, add_account, staff_server
+from staff_desk import add_account, log_in_in_browser, staff_server
 from test_staff_report import FUCHU, SOCIAL, write_conversations
 
 from bot import report
 from bot.kb.db import dispose_all
 from bot.kb.loader import load
 from bot.staff import report_page
-
-
-def click(b: Chromium, selector: str) -> None:
-    b.evaluate(f"document.querySelector({json.dumps(selector)}).scrollIntoView({{block: 'center'}})")
-    x, y = b.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-                      " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
-    b.click_at(x, y)
 
 
 def test_open_a_report_group_and_add_an_faq_entry_from_it(tmp_path):
@@ -47,11 +38,7 @@ def test_open_a_report_group_and_add_an_faq_entry_from_it(tmp_path):
 
 
 def _drive(b: Chromium, base: str, built, db_url: str, tmp_path) -> None:
-    b.goto(base + "login?next=%2Freport")
-    b.type_text("keeper")
-    b.press("Tab")
-    b.type_text(PASSWORD)
-    b.press("Enter")
+    log_in_in_browser(b, base, "keeper", "/report")
     b.wait_for("location.pathname === '/report' && !!document.querySelector('.report-figures')", what="the report page")
 
     # the figures and the causes, as `madoguchi report` counts them
@@ -71,7 +58,7 @@ def _drive(b: Chromium, base: str, built, db_url: str, tmp_path) -> None:
     index = next(i for i, g in enumerate(built.groups, 1) if g.example == FUCHU.text)
     group = f"#group-{index} details"
     assert b.evaluate(f"document.querySelector('{group}').open") is False
-    click(b, f"{group} summary")
+    b.click(f"{group} summary")
     b.wait_for(f"document.querySelector('{group}').open"
                f" && document.querySelector('{group} a.faq-add').offsetParent !== null",
                what="the opened group")
@@ -84,7 +71,7 @@ def _drive(b: Chromium, base: str, built, db_url: str, tmp_path) -> None:
     href = b.evaluate(f"document.querySelector('{group} a.faq-add').getAttribute('href')")
     assert href == report_page.faq_link(FUCHU.text, report_page._category(FUCHU.text, db_url), "")
     assert b.evaluate(f"document.querySelector('{group} a.faq-add').textContent") == "FAQに追加"
-    click(b, f"{group} a.faq-add")
+    b.click(f"{group} a.faq-add")
     b.wait_for("location.pathname === '/data/faq/new' && !!document.getElementById('question')", what="the FAQ form")
     assert b.evaluate("document.getElementById('question').value") == FUCHU.text
     assert b.evaluate("document.getElementById('category').value") == report_page._category(FUCHU.text, db_url)
@@ -95,10 +82,10 @@ def _drive(b: Chromium, base: str, built, db_url: str, tmp_path) -> None:
     # a data gap: the second group kind, prefilled the same way
     b.goto(base + "report")
     index = next(i for i, g in enumerate(built.groups, 1) if g.example == SOCIAL.text)
-    click(b, f"#group-{index} details summary")
+    b.click(f"#group-{index} details summary")
     b.wait_for(f"document.querySelector('#group-{index} details').open", what="the data-gap group")
     assert report.CAUSES[report.MISSING] in b.evaluate(f"document.querySelector('#group-{index}').textContent")
-    click(b, f"#group-{index} a.faq-add")
+    b.click(f"#group-{index} a.faq-add")
     b.wait_for("location.pathname === '/data/faq/new' && !!document.getElementById('question')", what="the FAQ form")
     assert b.evaluate("document.getElementById('question').value") == SOCIAL.text
 
