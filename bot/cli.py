@@ -29,10 +29,23 @@ from bot.kb.files import LoadError
 
 
 def _kb_build(args) -> int:
+    from bot.kb import versions
     from bot.kb.loader import load
 
-    stats = load(Path(args.data), args.db)
+    kept = None if args.from_files else versions.desk_content(args.db)
+    stats = load(Path(args.data), args.db, keep=kept[1] if kept else None)
+    if kept is None:
+        versions.current(args.db, kind="build")
+        print("知識ベースを構築しました: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
+        return 0
+    record, content = kept
+    versions.current(args.db, kind="kept", summary=f"版 {record.id} の FAQ・総会を保持。")
+    stats.update(faq_entries=len(content["faq"]), assemblies=len(content["assemblies"]),
+                 presentations=sum(len(a.get("presentations", [])) for a in content["assemblies"]))
     print("知識ベースを構築しました: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
+    print(f"FAQ と総会は、スタッフ画面で公開された内容（版 {record.id}）を保ちました。data/kb の FAQ・イベント一覧・"
+          "総会報告に置き換えるには: madoguchi kb build --from-files（今の内容は版の一覧に残り、スタッフ画面から"
+          "戻せます）")
     return 0
 
 
@@ -197,8 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     kb = sub.add_parser("kb", help="知識ベース / knowledge base").add_subparsers(dest="command", required=True)
     p = kb.add_parser("build",
-                      help="data/kb を検査してデータベースを作り直す / validate data/kb and rebuild the database")
+                      help="data/kb を検査してデータベースを作り直す（スタッフ画面で公開された FAQ・総会は"
+                           "保つ） / validate data/kb and rebuild the database (keeping the FAQ and assemblies "
+                           "published from the staff desk)")
     p.add_argument("--data", default=str(DEFAULT_DATA_DIR))
+    p.add_argument("--from-files", action="store_true",
+                   help="スタッフ画面で公開された FAQ・総会も data/kb の内容に置き換える（既定では保つ） / also "
+                        "replace the FAQ and assemblies published from the staff desk with data/kb's (kept by "
+                        "default)")
     p.set_defaults(fn=_kb_build)
     p = kb.add_parser("validate",
                       help="ファイル（省略時は data/kb 全体）を検査する。データベースは変えない / check files (or all "

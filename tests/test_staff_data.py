@@ -326,3 +326,46 @@ def test_html_and_script_in_a_file_are_shown_as_text(desk):
     bad = FAQ_HEADER + ',テスト,質問,,回答,,<script>x</script>,,\r\n'  # the reason quotes the phone number
     problems = upload(client, "bad.csv", bad.encode("utf-8")).text
     assert "<script>x" not in problems and "「&lt;script&gt;x&lt;/script&gt;」は電話番号として読めません" in problems
+
+
+def kb_build(url: str, *args: str):
+    """``madoguchi kb build`` as ``make run`` and the deployment's kb-load job run it."""
+    import subprocess
+
+    from staff_desk import BIN, REPO
+
+    done = subprocess.run([str(BIN / "madoguchi"), "--db", url, "kb", "build", *args], capture_output=True,
+                          text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_a_rebuild_from_the_files_keeps_what_the_desk_published_until_told_otherwise(desk):
+    client = desk.editor()
+    token = token_of(upload(client, "pets.csv", GOOD_FAQ.encode("utf-8")))
+    assert publish(client, token).status == 303
+    published = current_version(client)
+
+    # `make run` after data/kb changed, or `docker compose up` (kb-load): the desk's entry stays
+    out = kb_build(desk.url)
+    assert f"FAQ と総会は、スタッフ画面で公開された内容（版 {published}）を保ちました" in out
+    assert "faq_entries=58" in out  # 57 shipped entries and the published one
+    assert search_questions(desk.url, NEW_QUESTION)[0] == NEW_QUESTION
+    page = client.get("/data")
+    assert current_version(client) == published + 1
+    assert f"版 {published} の FAQ・総会を保持" in page.text and "作り直し・公開内容を保持" in page.text
+
+    # asked for in so many words: the files' content, and the published one stays restorable
+    out = kb_build(desk.url, "--from-files")
+    assert "保ちました" not in out and "faq_entries=57" in out
+    assert NEW_QUESTION not in search_questions(desk.url, NEW_QUESTION)
+    assert current_version(client) == published + 2
+    assert "data/kb からの作り直し（kb build）" in client.get("/data").text
+    # and from then on the files are the data again, until the desk publishes
+    out = kb_build(desk.url)
+    assert "保ちました" not in out
+    assert NEW_QUESTION not in search_questions(desk.url, NEW_QUESTION)
+    page = client.get("/data")
+    rolled = client.post(f"/data/versions/{published}/rollback", {"csrf_token": page.csrf_token()})
+    assert publish(client, token_of(rolled)).status == 303
+    assert search_questions(desk.url, NEW_QUESTION)[0] == NEW_QUESTION

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.kb import content as kb_content
 from bot.kb import models as m
 from bot.kb.assembly import read_assembly
 from bot.kb.db import get_engine
@@ -243,22 +244,26 @@ def _new_version(session: Session) -> None:
     session.info.pop("kb_version", None)  # queries in this session read the new version
 
 
-def write_kb(kb: KBData, engine: Engine) -> None:
-    """Replace the database content with ``kb`` in one transaction (tables recreated, then :func:`_write`)."""
+def write_kb(kb: KBData, engine: Engine, keep: dict | None = None) -> None:
+    """Replace the database content with ``kb`` in one transaction (tables recreated, then :func:`_write`).
+    ``keep``, an editable content (bot.kb.content), then replaces the files' FAQ entries and assemblies."""
     with engine.begin() as connection:
         Base.metadata.drop_all(connection)
         Base.metadata.create_all(connection)
         session = Session(bind=connection, future=True, autoflush=False)
         _write(session, kb)
+        if keep is not None:
+            kb_content.write(session, kb_content.read(session), keep)
         _new_version(session)
         session.close()
 
 
-def load(data_dir: Path = DEFAULT_DATA_DIR, url: str | None = None) -> dict[str, int]:
-    """Validate ``data_dir`` and, only if it is valid, write it to the database at ``url``."""
+def load(data_dir: Path = DEFAULT_DATA_DIR, url: str | None = None, keep: dict | None = None) -> dict[str, int]:
+    """Validate ``data_dir`` and, only if it is valid, write it to the database at ``url`` (with ``keep``'s
+    FAQ entries and assemblies instead of the files', see :func:`write_kb`)."""
     kb = read_kb(data_dir)
     stats = kb.stats()
-    write_kb(kb, get_engine(url))
+    write_kb(kb, get_engine(url), keep)
     return stats
 
 

@@ -17,6 +17,10 @@ as a preview), then published.
 - **Changes made elsewhere** (``madoguchi kb load``, ``kb build`` from ``make run``) are noticed by
   their ``kb_version`` and recorded as a version of their own (:func:`current`), so the list is
   complete and the desk's earlier versions can be restored after a rebuild.
+- **A rebuild keeps what the desk published.** Once the desk has published, the database, not
+  ``data/kb``, holds the current FAQ and assemblies: ``kb build`` (which ``make run`` and the
+  deployment's ``kb-load`` job run) rebuilds the rest from the files and keeps that content
+  (:func:`desk_content`), until ``kb build --from-files`` takes the files' content again.
 - **Roll back** stages an earlier version's content as a new change: the list only grows, and a
   rollback is previewed and published like any other change.
 
@@ -32,8 +36,8 @@ import uuid
 import zlib
 from dataclasses import dataclass
 
-from sqlalchemy import Column, Float, Integer, LargeBinary, String, Text, delete, desc, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Column, Float, Integer, LargeBinary, String, Text, delete, desc, func, inspect, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeMeta, Session, registry
 
 from bot.kb import content as kb_content
@@ -54,7 +58,9 @@ class VersionBase(metaclass=DeclarativeMeta):
 
 STAGED_TTL_SECONDS = 24 * 3600  # a preview nobody published is forgotten after a day
 KINDS = {"baseline": "最初の記録", "external": "画面の外での変更（kb load / kb build）", "upload": "ファイルの公開",
-         "entry": "FAQ 1件の編集", "rollback": "差し戻し"}
+         "entry": "FAQ 1件の編集", "rollback": "差し戻し", "build": "data/kb からの作り直し（kb build）",
+         "kept": "作り直し・公開内容を保持（kb build）"}
+DESK_KINDS = ("upload", "entry", "rollback")  # the changes made on the desk's data page
 _publish_lock = threading.Lock()  # one publish at a time per process (SQLite: no lock upgrade between readers)
 _ready: set[str] = set()
 
@@ -178,9 +184,11 @@ def _new_kb_version(session: Session) -> str:
 
 # -- reading -------------------------------------------------------------------------------------
 
-def current(url: str | None = None, now: float | None = None) -> VersionRecord:
+def current(url: str | None = None, now: float | None = None, kind: str = "external",
+            summary: str = "") -> VersionRecord:
     """The version the data is at now. The first call records the data as version 1; a change made
-    outside the desk since the last version is recorded as a version of its own."""
+    outside the desk since the last version is recorded as a version of its own (``kind``, and
+    ``summary`` before the counts of what changed)."""
     ensure_tables(url)
     for _attempt in range(10):
         with open_session(url) as session:
@@ -193,8 +201,8 @@ def current(url: str | None = None, now: float | None = None) -> VersionRecord:
             changes = kb_content.diff(previous, data)
             row = Publication(base_id=latest.id if latest is not None else None,
                               created_at=time.time() if now is None else now, account="",
-                              kind="external" if latest is not None else "baseline",
-                              summary=changes.summary() if latest is not None else
+                              kind=kind if latest is not None else "baseline",
+                              summary=summary + changes.summary() if latest is not None else
                               f"FAQ {len(data['faq'])}件・総会 {len(data['assemblies'])}件",
                               kb_version=kb_version, content=_pack(data), **changes.counts())
             session.add(row)
@@ -206,6 +214,27 @@ def current(url: str | None = None, now: float | None = None) -> VersionRecord:
                 continue
             return _record(row)
     raise Conflict("データの版を記録できませんでした。時間をおいてもう一度お試しください。")
+
+
+def desk_content(url: str | None = None) -> tuple[VersionRecord, dict] | None:
+    """The editable content a rebuild from the files must keep, and its version: the data's current
+    content when the desk has published since the last ``kb build --from-files`` (or first build);
+    None when it has not (then the files are the data)."""
+    if not inspect(get_engine(url)).has_table(Publication.__tablename__):
+        return None
+    with open_session(url) as session:
+        desk = session.scalar(select(func.max(Publication.id)).where(Publication.kind.in_(DESK_KINDS)))
+        built = session.scalar(select(func.max(Publication.id)).where(Publication.kind.in_(("baseline", "build"))))
+    if desk is None or (built is not None and built > desk):
+        return None
+    try:
+        record = current(url)  # a change made by `kb load` after the publish is part of what is kept
+    except SQLAlchemyError:  # the tables are of an older schema: the last recorded version
+        with open_session(url) as session:
+            latest = _latest(session)
+        assert latest is not None  # the desk has published
+        record = _record(latest)
+    return record, content_of(record.id, url)
 
 
 def versions(limit: int = 100, url: str | None = None) -> list[VersionRecord]:
