@@ -5,6 +5,9 @@ arguments.
     .venv/bin/python -m bot.serve run actions --actions actions --port 5055
     .venv/bin/python -m bot.serve shell
 
+``MADOGUCHI_RETRAINED_MODEL`` names the link to the model the staff desk retrained last: ``run`` starts on
+it when it is newer than ``--model`` (bot.retrained_model).
+
 Known third-party warnings that say nothing about the guide (deprecations inside Rasa's dependencies,
 TensorFlow's notes on CUDA and CPU instructions) are kept out of the server's output
 (:func:`quiet_known_warnings`), so that what the guide itself says can be read. ``MADOGUCHI_WARNINGS=all``
@@ -64,7 +67,13 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(3) from None
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = ["rasa", *(sys.argv[1:] if argv is None else argv)]
+    from bot.retrained_model import model_arguments
+
+    args, retrained = model_arguments(sys.argv[1:] if argv is None else argv)
+    if retrained is not None:
+        print(f"スタッフ画面で再学習したモデルで起動します / starting on the model retrained from the staff desk: "
+              f"{retrained}", file=sys.stderr)
+    sys.argv = ["rasa", *args]
     rasa_main()
 
 

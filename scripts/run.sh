@@ -39,6 +39,8 @@ CHANNELS="$(.venv/bin/madoguchi channels credentials --out var/credentials.yml)"
 # behind a token made for this run unless MADOGUCHI_RASA_TOKEN is given (REST and the channels need none).
 MADOGUCHI_RASA_TOKEN="${MADOGUCHI_RASA_TOKEN:-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')}"
 export MADOGUCHI_RASA_TOKEN MADOGUCHI_RASA_URL="${MADOGUCHI_RASA_URL:-http://127.0.0.1:${RASA_PORT}}"
+# After such a retraining the guide restarts on the retrained model while it is the newest (bot/retrained_model.py).
+export MADOGUCHI_RETRAINED_MODEL="${MADOGUCHI_RETRAINED_MODEL:-${MADOGUCHI_RETRAIN_DIR:-var/retraining}/current.tar.gz}"
 .venv/bin/python -m devtools.web_server --port "$WEB_PORT" --rasa "http://localhost:${RASA_PORT}" --quiet >/dev/null &
 PIDS=("$!")
 # The staff desk: its own server, on the same knowledge base (MADOGUCHI_DB_URL or var/madoguchi.sqlite3).

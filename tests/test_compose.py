@@ -91,7 +91,9 @@ def test_secrets_come_from_the_env_file_only():
     text = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
     assert not re.search(r"(PASSWORD|SECRET|TOKEN)\s*[:=]\s*\S", text), "no secret literal in the compose file"
     for spec in SERVICES.values():  # what a service sets itself is settings, never a secret
-        assert not any(re.search(r"PASSWORD|SECRET|TOKEN|_URL", key) for key in spec.get("environment") or {})
+        environment = spec.get("environment") or {}
+        assert not any(re.search(r"PASSWORD|SECRET|TOKEN", key) for key in environment)
+        assert not any(key.endswith("_URL") and "@" in value for key, value in environment.items())  # no user:pw@
     endpoints = (REPO / "deploy" / "endpoints.yml").read_text(encoding="utf-8")
     assert "password: ${POSTGRES_PASSWORD}" in endpoints
 
@@ -153,3 +155,27 @@ def test_the_staff_desk_is_its_own_server_not_behind_the_public_front():
     assert "staff" not in SERVICES["nginx"]["depends_on"]
     assert not re.search(r"staff:|:8090|staff_desk", NGINX), "nginx (the public front) never routes to the staff desk"
     assert "MADOGUCHI_STAFF_SECRET=" in (REPO / "deploy" / ".env.example").read_text(encoding="utf-8")
+
+
+def test_the_staff_desk_switches_both_replicas_and_a_restarted_replica_keeps_the_retrained_model():
+    """After a publish with new names the desk retrains into a volume the replicas share, and switches
+    each replica through Rasa's API (bot/staff/retraining.py); a replica that restarts starts on that
+    model (bot/retrained_model.py), not on the image's older one."""
+    from bot.staff.retraining import guide_urls
+
+    staff = SERVICES["staff"]
+    assert guide_urls(staff["environment"]) == [f"http://{name}:5005" for name in RASA]
+    assert "retraining:/app/var/retraining" in staff["volumes"] and "retraining" in COMPOSE["volumes"]
+    for name in RASA:
+        service = SERVICES[name]
+        assert "retraining:/app/var/retraining" in service["volumes"]
+        assert service["environment"]["MADOGUCHI_RETRAINED_MODEL"] == "/app/var/retraining/current.tar.gz"
+        command = " ".join(service["command"]).replace("$$", "$")
+        assert '--enable-api --auth-token "$MADOGUCHI_RASA_TOKEN"' in command
+        assert 'test -n "$MADOGUCHI_RASA_TOKEN"' in command  # never an API without its token
+    assert "MADOGUCHI_RASA_TOKEN=" in (REPO / "deploy" / ".env.example").read_text(encoding="utf-8")
+    # the image's folder for the volume belongs to the user the services run as
+    assert "mkdir -p var/retraining" in (REPO / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    # the API stays inside: nginx routes only the channels to the replicas
+    routed = re.findall(r"location\s+(\S+)\s*\{[^}]*proxy_pass http://rasa", NGINX)
+    assert sorted(routed) == ["/socket.io/", "/webhooks/"]

@@ -59,15 +59,18 @@ def test_new_names_are_flagged_retrained_in_the_background_and_the_guide_switche
     load(url=db_url)
     assert add_account(db_url, "keeper", "editor").returncode == 0
     dispose_all()
-    stack = ApiStack(tmp_path / "guide", db_url)
-    stack.workdir.mkdir()
-    stack.start()
+    # two replicas of the guide, as in docker-compose.yml: both are switched, one after the other
+    stack, replica = ApiStack(tmp_path / "guide", db_url), ApiStack(tmp_path / "replica", db_url)
+    restarted = None
     try:
+        for server in (stack, replica):
+            server.workdir.mkdir()
+            server.start()
         assert NEW_TOPIC not in parse_topics(stack, f"{NEW_TOPIC}の発表は？")
         old_model = rasa_status(stack)["model_file"]
         sender = "keeps-talking"
         stack.ask("第7回総会の会場は？", sender)
-        env = {"MADOGUCHI_RASA_URL": stack.url, "MADOGUCHI_RASA_TOKEN": TOKEN,
+        env = {"MADOGUCHI_RASA_URL": f"{stack.url}, {replica.url}", "MADOGUCHI_RASA_TOKEN": TOKEN,
                "MADOGUCHI_RETRAIN_DIR": str(tmp_path / "retraining")}
         with staff_server(db_url, tmp_path / "desk", extra_env=env) as server:
             client = server.client()
@@ -102,12 +105,40 @@ def test_new_names_are_flagged_retrained_in_the_background_and_the_guide_switche
             assert f"版 {version} の再学習が終わりました。案内を新しいモデルに切り替えました" in audit
 
         assert rasa_status(stack)["model_file"] != old_model
-        assert f"madoguchi-v{version}" in rasa_status(stack)["model_file"]
+        for server in (stack, replica):
+            assert f"madoguchi-v{version}" in rasa_status(server)["model_file"]
         assert NEW_TOPIC in parse_topics(stack, f"{NEW_TOPIC}の発表は？")  # the new model knows the name
         # the conversation from before the switch goes on: its earlier turn is still in the tracker
         stack.ask("住所は？", sender)
         with urllib.request.urlopen(f"{stack.url}/conversations/rest:{sender}/tracker?token={TOKEN}", timeout=30) as r:
             texts = [e.get("text") for e in json.loads(r.read())["events"] if e.get("event") == "user"]
         assert texts[-2:] == ["第7回総会の会場は？", "住所は？"]
+
+        # a replica that restarts later starts on the retrained model, not on the one it was given
+        replica.stop()
+        link = tmp_path / "retraining" / "current.tar.gz"
+        restarted = ApiStack(tmp_path / "restarted", db_url, extra_env={"MADOGUCHI_RETRAINED_MODEL": str(link)})
+        restarted.workdir.mkdir()
+        restarted.start()
+        assert f"madoguchi-v{version}" in rasa_status(restarted)["model_file"]
+        assert NEW_TOPIC in parse_topics(restarted, f"{NEW_TOPIC}の発表は？")
+        assert "スタッフ画面で再学習したモデルで起動します" in (restarted.workdir / "rasa.log").read_text(
+            encoding="utf-8", errors="replace")
     finally:
-        stack.stop()
+        for server in (stack, replica, restarted):
+            if server is not None:
+                server.stop()
+
+
+def test_a_replica_that_cannot_be_reached_is_named_and_the_others_still_switch(tmp_path):
+    """The switch goes replica by replica; one that refuses is reported, not a reason to stop."""
+    from servers import free_port
+
+    from bot.staff import retraining
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    env = {"MADOGUCHI_RASA_URL": f"{closed}/ ,http://127.0.0.1:{free_port()}", "MADOGUCHI_RASA_TOKEN": TOKEN}
+    assert retraining.guide_urls(env) == [closed, env["MADOGUCHI_RASA_URL"].split(",")[1]]
+    switched, failed = retraining._switch(tmp_path / "model.tar.gz", env)
+    assert switched == [] and failed == retraining.guide_urls(env)
+    assert retraining._switch(tmp_path / "model.tar.gz", {"MADOGUCHI_RASA_URL": closed}) == ([], [])  # no token

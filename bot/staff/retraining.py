@@ -15,11 +15,16 @@ After such a publish, :func:`after_publish` starts one retraining in a backgroun
 2. ``rasa train`` runs on them as a child process (as ``make train`` does), writing
    ``var/retraining/vN/madoguchi-vN.tar.gz``; its log is read for progress (each component trained or
    restored from Rasa's cache), shown on the data page;
-3. the guide is switched to the new model through Rasa's HTTP API (``PUT /model``), when the desk knows
-   where the guide is (``MADOGUCHI_RASA_URL``) and the guide's API token (``MADOGUCHI_RASA_TOKEN``; Rasa
-   must run with ``--enable-api --auth-token``). Rasa loads the model into a new agent with the same
-   tracker and lock stores, so every conversation goes on; messages in flight finish on the old model.
-   Without those two settings the page says where the model is and that the guide still runs the old one.
+3. ``var/retraining/current.tar.gz`` is pointed at the new model (bot.retrained_model): a guide server
+   that starts later with ``MADOGUCHI_RETRAINED_MODEL`` naming it (``make run``, the replicas of
+   ``docker-compose.yml``) starts on it;
+4. the running guide is switched to the new model through Rasa's HTTP API (``PUT /model``), when the desk
+   knows where the guide is (``MADOGUCHI_RASA_URL``: one URL, or the replicas' URLs separated by spaces or
+   commas, switched one after the other so that the others keep answering) and the guide's API token
+   (``MADOGUCHI_RASA_TOKEN``; Rasa must run with ``--enable-api --auth-token``). Rasa loads the model into
+   a new agent with the same tracker and lock stores, so every conversation goes on; messages in flight
+   finish on the old model. Without those two settings the page says where the model is and that the guide
+   still runs the old one; a replica that cannot be reached is named, and takes the model when it restarts.
 
 A publish during a retraining queues one more run, which starts when the current one ends.
 """
@@ -42,6 +47,7 @@ import yaml
 
 from bot.kb import content as kb_content
 from bot.nlp.lookups import DEFAULT_PATH as LOOKUPS_PATH
+from bot.retrained_model import point_at, retrain_dir
 
 logger = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
@@ -148,18 +154,27 @@ def after_publish(version_id: int, url: str | None, audit=None) -> bool:
 def _run(version_id: int, url: str | None, audit) -> None:
     try:
         model, lookups = _train(version_id, url)
-        switched = _switch(model)
+        point_at(model)
+        switched, failed = _switch(model)
+        if switched and not failed:
+            message = (f"再学習が終わりました（版 {version_id}）。案内は新しいモデルで回答しています。"
+                       "会話は途切れていません。")
+            outcome = "案内を新しいモデルに切り替えました"
+        elif switched:
+            message = (f"再学習が終わりました（版 {version_id}）。{len(switched)}台の案内は新しいモデルで"
+                       f"回答しています。切り替えられなかった案内（{'、'.join(failed)}）は、再起動すると"
+                       "新しいモデルで始まります。それまでは以前のモデルで回答しています。")
+            outcome = f"{len(switched)}台を新しいモデルに切り替えました。切り替えられなかった案内: {'、'.join(failed)}"
+        else:
+            reason = (f"案内（{'、'.join(failed)}）に切り替えを頼めませんでした" if failed else
+                      "案内の切り替えには、MADOGUCHI_RASA_URL と MADOGUCHI_RASA_TOKEN の設定（案内を --enable-api で"
+                      "起動）が必要です")
+            message = (f"再学習が終わりました（版 {version_id}）。新しいモデルは {model} にあります。{reason}。"
+                       "案内は再起動すると新しいモデルで始まります。それまでは以前のモデルで回答しています。")
+            outcome = "モデルは切り替えていません"
         _set(state="done", model=str(model), finished=time.time(), done=_status.total, total=_status.total,
-             lookups=str(lookups) if switched else _status.lookups,
-             message=(f"再学習が終わりました（版 {version_id}）。案内は新しいモデルで回答しています。"
-                      "会話は途切れていません。"
-                      if switched else
-                      f"再学習が終わりました（版 {version_id}）。新しいモデルは {model} にあります。"
-                      "案内の切り替えには、"
-                      "MADOGUCHI_RASA_URL と MADOGUCHI_RASA_TOKEN の設定（案内を --enable-api で起動）が必要です。"
-                      "それまでは以前のモデルで回答しています。"))
+             lookups=str(lookups) if switched else _status.lookups, message=message)
         if audit:
-            outcome = "案内を新しいモデルに切り替えました" if switched else "モデルは切り替えていません"
             audit("retraining", f"版 {version_id} の再学習が終わりました。{outcome}: {model.name}")
     except Exception as exc:  # noqa: BLE001 (shown on the page; the desk keeps running)
         logger.exception("retraining for version %s failed", version_id)
@@ -179,7 +194,7 @@ def _train(version_id: int, url: str | None) -> tuple[Path, Path]:
     from bot.kb.queries import lookup_names
     from bot.nlp import lookups
 
-    work = Path(os.environ.get("MADOGUCHI_RETRAIN_DIR") or REPO / "var" / "retraining") / f"v{version_id}"
+    work = retrain_dir() / f"v{version_id}"
     data = work / "data"
     (data / "nlu" / "generated").mkdir(parents=True, exist_ok=True)
     with open_session(url) as session:
@@ -212,16 +227,30 @@ def _train(version_id: int, url: str | None) -> tuple[Path, Path]:
     return model, generated
 
 
-def _switch(model: Path, env=os.environ) -> bool:
-    """Load ``model`` into the running guide (Rasa ``PUT /model``); False when the desk does not know the guide."""
-    base, token = env.get("MADOGUCHI_RASA_URL", "").rstrip("/"), env.get("MADOGUCHI_RASA_TOKEN", "")
-    if not base or not token:
-        return False
-    _set(message="再学習が終わりました。案内を新しいモデルに切り替えています…")
-    request = urllib.request.Request(f"{base}/model?token={urllib.parse.quote(token)}", method="PUT",
-                                     data=json.dumps({"model_file": str(model)}).encode("utf-8"),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=600) as reply:
-        if reply.status not in (200, 204):
-            raise RuntimeError(f"案内がモデルを読み込めませんでした（HTTP {reply.status}）")
-    return True
+def guide_urls(env=os.environ) -> list[str]:
+    """The guide servers to switch: ``MADOGUCHI_RASA_URL``, one URL or several separated by spaces or commas."""
+    return [u.rstrip("/") for u in re.split(r"[\s,]+", env.get("MADOGUCHI_RASA_URL", "")) if u]
+
+
+def _switch(model: Path, env=os.environ) -> tuple[list[str], list[str]]:
+    """Load ``model`` into each guide server in turn (Rasa ``PUT /model``): the URLs switched and those that
+    failed; both empty when the desk does not know the guide."""
+    urls, token = guide_urls(env), env.get("MADOGUCHI_RASA_TOKEN", "")
+    if not urls or not token:
+        return [], []
+    switched: list[str] = []
+    failed: list[str] = []
+    for base in urls:  # one after the other: the others answer while one loads the model
+        _set(message=f"再学習が終わりました。案内を新しいモデルに切り替えています…（{len(switched) + len(failed) + 1}"
+                     f"/{len(urls)}）")
+        request = urllib.request.Request(f"{base}/model?token={urllib.parse.quote(token)}", method="PUT",
+                                         data=json.dumps({"model_file": str(model)}).encode("utf-8"),
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=600) as reply:
+                ok = reply.status in (200, 204)
+        except OSError as exc:  # refused, timed out, or an HTTP error status
+            logger.warning("switching %s to %s failed: %s", base, model, exc)
+            ok = False
+        (switched if ok else failed).append(base)
+    return switched, failed
