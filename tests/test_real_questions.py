@@ -67,6 +67,9 @@ def test_a_pronoun_follows_the_subject_of_the_previous_turns(stack):
     assert "足立区" in talk(stack, "総会の会場はどこ？", "そこは何区？")
     reply = talk(stack, "富士通の発表について", "その会社の担当者の連絡先は？")
     assert NOT_RECORDED in reply
+    # 「じゃあ…のほうは？」 asks the last question again about another presenter (read from the tracker)
+    reply = talk(stack, "京都府の発表を聞いた参加者はどんな感想を持ったの？", "じゃあ内閣府のほうは？")
+    assert "支援を期待したい" in reply, reply
 
 
 # -- 4. the question inside a long message ------------------------------------------------------------

@@ -58,6 +58,7 @@ __all__ = ["QUESTION_RESOLVERS", "RESOLVERS", "Reply", "SUGGESTIONS", "answer"]
 
 def answer(session: Session, query: Query) -> Reply:
     """The reply to a user message: the first resolver that answers."""
+    query = query.asking_again()  # 「じゃあ内閣府のほうは？」: the last question's details, of new names
     for name, resolver in RESOLVERS:
         reply = resolver(session, query)
         if reply is not None:
@@ -106,6 +107,8 @@ def questions_in_message(session: Session, query: Query) -> Reply | None:
         reply = answer_question(session, sub.with_context(context))
         replies.append(reply)
         context = reply.context
+    if any(r.answered for r in replies):  # 「何件？都道府県と市区町村に分けて」: a part that only refines
+        replies = [r for r in replies if not r.clarifies]  # another is not asked back about on its own
     texts = list(dict.fromkeys(r.text for r in replies))
     if len(texts) == 1:
         return replies[0]
@@ -175,8 +178,10 @@ def places(session: Session, query: Query) -> Reply | None:
             text = "".join(f"{lg.full_name}です（全国地方公共団体コード {lg.code}）。" for lg in lgs)
             return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", query.context,
                          source=render.MASTER_SOURCE)
-    if region_filter(session, query) and op and op[0] in ("list", "count", "exists", "which"):
-        return None  # 「埼玉県内の自治体が関わった発表」: a filter over presentations
+    by_kind = bool(query.values("presenter_kind")) and aggregate.about_presentations(query)
+    if op and ((op[0] in ("list", "count", "exists", "which") and region_filter(session, query))
+               or (op[0] in ("count", "exists") and by_kind)):
+        return None  # 「埼玉県内の自治体が関わった発表」「自治体による発表は何件」: a filter over presentations
     assembly, _, _ = asked_assembly(session, query)
     via = subject_presentations(session, query, assembly) if assembly else []
     label = f"{via[0].presenter_label}の発表「{via[0].title}」に関わる自治体は、" if len(via) == 1 else ""
@@ -224,6 +229,10 @@ def records_operation(session: Session, query: Query) -> Reply | None:
     if name in ("exists", "choose") and names and not region and _MEMBERSHIP_RE.search(query.text):
         return _presented(session, query, assembly, names)
     if name == "list" and not (kinds or topics or region or names) and aggregate.about_presentations(query):
+        if _PLACES_TARGET_RE.search(query.text):  # 「発表に出てきた市をすべて」「発表していない市を全部」
+            chosen = list(assembly.presentations)
+            presenters = _NOT_PRESENTING_RE.search(query.text) is not None
+            return _places_in(session, query, assembly, chosen, None, "", exclude_presenters=presenters)
         return _program(query, assembly)  # 「発表した団体を発表順にすべて」
     if name not in ("count", "list", "exists", "which", "choose") or not (kinds or topics or region or name == "count"):
         return None
@@ -350,8 +359,8 @@ def _is_society_question(session: Session, query: Query) -> bool:
         or (query.values("operation") and aggregate.about_presentations(query))
     )
     asks = set(query.attributes)
-    if asks & {"code", "prefecture", "place"}:
-        return False  # 「事務局の自治体の団体コード」: a place, answered by places()
+    if asks & {"code", "prefecture", "place"} or "compare" in query.operations:
+        return False  # 「事務局の自治体の団体コード」「会場の区と事務局の区は同じ」: places, answered by places()
     if others or (asks & ASSEMBLY_ONLY and not asks & SOCIETY_ONLY):
         return False
     if about_assembly and not (asks & SOCIETY_ONLY):
@@ -404,6 +413,7 @@ def _program(query: Query, assembly: AssemblyRecord) -> Reply:
 
 _MEMBERSHIP_RE = re.compile(r"発表|登壇|参加|報告|講演|出て|出た|出まし|入って|含まれ|どっち|どちら|はっぴょう|"
                             r"とうだん|さんか")
+_NOT_PRESENTING_RE = re.compile(r"(?:発表|登壇|報告)(?:は|を)?(?:して(?:い)?ない|しなかった|せず|していません)")
 # The question asks for places (「関わった自治体をすべて」「静岡県の自治体はどこ」), not presentations.
 _PLACES_TARGET_RE = re.compile(
     r"(?:自治体|市区町村|市町村|市や区|都市|市)(?:名)?(?:は|を|って|が)?(?:どこ|すべて|全て|全部|一覧|教えて|挙げて|どれ(?!くらい|ぐらい|ほど))")
@@ -458,18 +468,23 @@ def _precedence(session: Session, query: Query, assembly: AssemblyRecord, argume
 
 
 def _places_in(session: Session, query: Query, assembly: AssemblyRecord, chosen: list[PresentationRecord],
-               region, what: str) -> Reply:
-    """The local governments the chosen presentations involve (in the region asked about)."""
+               region, what: str, exclude_presenters: bool = False) -> Reply:
+    """The local governments the chosen presentations involve (in the region asked about; only those
+    that did not present themselves, when asked so)."""
     codes = [c for p in chosen for c in aggregate.place_codes(p)]
     lgs = [lg for c in dict.fromkeys(codes) for lg in [queries.local_government(session, c)] if lg]
     if region:
         lgs = [lg for lg in lgs if lg.code[:2] == region.code[:2] and not lg.is_prefecture]
+    if exclude_presenters:
+        presenting = {c for p in assembly.presentations for c in p.presenter_codes if c}
+        lgs = [lg for lg in lgs if lg.code not in presenting]
     context = query.context.with_(subject_type="assembly", assembly_number=assembly.number)
     label = render.assembly_label(assembly)
+    among = "自治体のうち、自らは発表していない自治体" if exclude_presenters else "自治体"
     if not lgs:
-        text = f"{label}の記録には、{what}発表に出てくる自治体はありません。"
+        text = f"{label}の記録には、{what}発表に出てくる{among}はありません。"
         return Reply(details.with_source(text, assembly.source), context, source=assembly.source)
-    lines = [f"{label}の記録で{what}発表に出てくる自治体は次のとおりです。"]
+    lines = [f"{label}の記録で{what}発表に出てくる{among}は次のとおりです。"]
     for lg in lgs:
         roles = [f"{p.presenter_label}の発表で{r}" for p in chosen for n, r, c in p.municipalities if c == lg.code]
         lines.append(f"・{lg.full_name}" + (f"（{'、'.join(roles)}）" if roles else ""))

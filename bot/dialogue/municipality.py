@@ -38,7 +38,7 @@ def municipality_reply(session: Session, query: Query) -> Reply | None:
             return lg_reply(session, query, lg, attribute) if lg else None
         if query.intent == "ask_municipality":
             text = "どの市区町村についてのご質問でしょうか。市区町村名か全国地方公共団体コードを添えてお尋ねください。"
-            return Reply(text, query.context, answered=False)
+            return Reply(text, query.context, answered=False, clarifies=True)  # asks which: not a failure
         return None
     name = max(names, key=len)  # 東京都府中市 over 東京都 when both were found
     candidates = queries.local_governments_named(session, name)

@@ -42,6 +42,25 @@ _WH_RE = re.compile(r"何|なに|なん|どこ|いつ|誰|だれ|どれ|どの|�
                     r"どうして")
 
 
+# 「じゃあ内閣府のほうは？」「富士通さんは？」: once its names are taken out, nothing is left but a
+# connective and particles; the message asks the last question again about other names.
+_ELLIPSIS_RE = re.compile(r"^(?:じゃあ|じゃ|では|それでは|それなら|なら|あと|また|で|次に|ちなみに|一方)?[、,]?"
+                          r"(?:の方|のほう|さん|様|さま|側|の場合)?(?:は|って|も|だと|では)?"
+                          r"(?:どう(?:です|でした|でしょう|だった)?(?:か)?)?[?？。]*$")
+
+
+def previous_attributes(events: Iterable[dict], turns: int = 3) -> tuple[str, ...]:
+    """The attribute cues of the latest earlier user message that had any (within ``turns`` messages),
+    from a tracker's events: the details an elliptical follow-up asks again."""
+    users = [e for e in events if e.get("event") == "user"][:-1]  # the last one is the message itself
+    for event in reversed(users[-turns:]):
+        entities = (event.get("parse_data") or {}).get("entities") or []
+        found = tuple(dict.fromkeys(str(e.get("value")) for e in entities if e.get("entity") == "attribute"))
+        if found:
+            return found
+    return ()
+
+
 def _int(value: Any) -> int:
     """``int(value)`` for a slot value of any type, -1 if it is no number."""
     try:
@@ -60,6 +79,7 @@ class Context:
     municipality_code: str | None = None
     pending: str | None = None  # candidate codes of an ambiguous name awaiting the user's choice
     awaiting_comment: bool = False  # the guide asked what was wrong with a 👎-rated answer
+    previous_attributes: tuple[str, ...] = ()  # the details the last question asked (「じゃあ内閣府は？」)
 
     def with_(self, **changes) -> "Context":
         return replace(self, **changes)
@@ -110,6 +130,24 @@ class Query:
             self, text=self.text[start:end], entities=tuple(e for e, _ in inside),
             spans=tuple((s[0] - start, s[1] - start) for _, s in inside),
         )
+
+    def elliptical(self) -> bool:
+        """「じゃあ内閣府のほうは？」: names of its own, no detail or operation, nothing else."""
+        if self.attributes or self.values("operation") or len(self.text) > 30:
+            return False
+        named = [s for (name, _), s in zip(self.entities, self.spans) if name in NAME_ENTITIES and s[0] >= 0]
+        if not named or len(self.spans) != len(self.entities):
+            return False
+        rest, at = "", 0
+        for start, end in sorted(named):
+            rest, at = rest + self.text[at:start], max(at, end)
+        return bool(_ELLIPSIS_RE.match((rest + self.text[at:]).strip()))
+
+    def asking_again(self) -> "Query":
+        """An elliptical follow-up with the details the previous question asked (else this query)."""
+        if not self.context.previous_attributes or not self.elliptical():
+            return self
+        return self.with_entities("attribute", list(self.context.previous_attributes))
 
     def asks_something(self) -> bool:
         """Does this (part of a) question ask for a detail, an operation, with a question word, or

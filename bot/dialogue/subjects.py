@@ -116,6 +116,8 @@ def places_of_subject(session: Session, query: Query) -> list[str]:
         for p in subject_presentations(session, query, assembly, split_topics=compare):
             codes += aggregate.place_codes(p) if not query.values("presenter_kind") else [
                 c for c in p.presenter_codes if c]
+    if compare:  # 「会場の区と事務局の区は同じ」: two places, even when they are one
+        return [c for c in codes if c]
     return list(dict.fromkeys(c for c in codes if c))
 
 

@@ -21,7 +21,7 @@ _OP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
      re.compile(r"何件|何個|何本|いくつ|幾つ|何団体|何社|何組|何か所|何ヶ所|件数|数は|何題|何の団体が|いくらかの数")),
     ("duration",
      re.compile(r"何時間|何分間|どのくらいの時間|どれくらいの時間|どれぐらいの時間|所要時間|時間の長さ|長さは")),
-    ("compare", re.compile(r"同じ|同一|おなじ|違う|ちがう|異なる")),
+    ("compare", re.compile(r"同じ|同一|おなじ|違う|ちがう|異なる|一緒(?!に)|いっしょ(?!に)")),
     ("choose", re.compile(r"どっち|どちらが|どちらの方")),
     ("list", re.compile(
         r"どれ|どの発表|どの団体|どの自治体|どの企業|どの会社|どこの自治体|どこの団体|どこの企業|どこの会社|"
@@ -44,6 +44,22 @@ _ORDER_RE = re.compile(
     r"(?P<n>\d{1,2})\s*(?:番目|番め|つ目|つめ|個目|本目|件目)(?![、,])|(?P<first>トップバッター|(?:最初|一番初め|いちばん初め|一番はじめ|はじめ|初め|冒頭|1番最初|一番最初)(?=(?:の|に|で)?(?:発表|登壇|報告|講演|団体|方|順|番|プレゼン)|(?:は|って)(?:どこ|誰|だれ|何|なに)))|"
     r"(?P<last>(?:いちばん|一番)?(?:最後|ラスト|最終)(?=(?:の|に|で)?(?:発表|登壇|報告|講演|団体|方|順|番|プレゼン)|(?:は|って)(?:どこ|誰|だれ|何|なに))|トリ(?=は|を|の発表))"
 )
+_PRESENTATION_WORD_RE = re.compile(r"発表|登壇|報告|講演|プレゼン|順|番|プログラム|団体")
+
+
+def _about_the_order(text: str, m: re.Match[str]) -> bool:
+    """「最初はどこ？」 asks who presented first; 「最初はどこの市で試された」 asks where something was first
+    tried: without a presentation word in its sentence, 最初・最後 is the order of the presentations only
+    when little follows the question word."""
+    start = max(text.rfind(c, 0, m.start()) for c in "。？?！!\n") + 1
+    ends = [i for i in (text.find(c, m.end()) for c in "。？?！!\n") if i >= 0]
+    end = min(ends) if ends else len(text)
+    if _PRESENTATION_WORD_RE.search(text, start, end):
+        return True
+    wh = re.compile(r"(?:は|って)(?:どこ|誰|だれ|何|なに)").match(text, m.end())
+    return wh is None or end - wh.end() <= 6
+
+
 _KIND_WORDS = (
     ("民間企業", r"民間企業|民間事業者|企業|会社|民間|事業者|メーカー|ベンダー"),
     ("国の機関", r"国の機関|国機関|中央省庁|省庁|官公庁|国の行政機関|政府|国(?=から|が|の発表|による|は)"),
@@ -93,6 +109,8 @@ def extract(text: str) -> list[dict[str, Any]]:
         return bool(_WH_RE.search(text, start, min(ends) if ends else len(text)))
 
     for m in _ORDER_RE.finditer(text):
+        if (m.group("first") or m.group("last")) and not _about_the_order(text, m):
+            continue
         special = next((g for g in ("which", "before", "after", "next", "previous", "last") if m.group(g)), None)
         if special in ("before", "after") and asks_value(m.start()):  # 「内閣府より後に発表したのはどこ」
             special = "next" if special == "after" else "previous"
