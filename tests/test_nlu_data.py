@@ -20,6 +20,7 @@ HOLDOUT_QA = REPO / "eval" / "holdout_questions.yml"  # a second writer's, for a
 BLIND_QA = REPO / "eval" / "blind_questions.yml"  # a third writer's, first run blind
 BLIND2_QA = REPO / "eval" / "blind2_questions.yml"  # a fourth writer's, first run blind
 BLIND3_QA = REPO / "eval" / "blind3_questions.yml"  # a fifth writer's, first run blind (90.0%)
+BLIND4_QA = REPO / "eval" / "blind4_questions.yml"  # a sixth writer's, first run blind (80.0%)
 KINDS = {"gap", "aggregate", "followup", "long_message", "paraphrase"}
 
 
@@ -51,7 +52,8 @@ def test_no_evaluation_question_is_in_the_training_data():
               if isinstance(turn, str) and key(turn) in training]
     # the real-question sets: the judged (last) turn; a first turn such as 「研究会について教えて」 only
     # sets the subject, and such plain openings were training examples before the sets were written
-    leaked += [case["turns"][-1] for qa in (PUBLIC_REAL, REAL_QA, HOLDOUT_QA, BLIND_QA, BLIND2_QA, BLIND3_QA)
+    leaked += [case["turns"][-1] for qa in (PUBLIC_REAL, REAL_QA, HOLDOUT_QA, BLIND_QA, BLIND2_QA, BLIND3_QA,
+                                                BLIND4_QA)
                for case in load_cases(qa) if key(case["turns"][-1]) in training]
     assert leaked == []
 
