@@ -50,7 +50,7 @@ def test_the_secretariat_contact_says_plainly_what_is_not_registered(kb_session)
     found = handoff.choose(kb_session, "assembly", None)
     assert [c.department for c in found] == [SECRETARIAT_DEPARTMENT]
     text = handoff.render(found)
-    assert SECRETARIAT_DEPARTMENT in text and "電話番号・受付時間・URLはデータに登録されていません" in text
+    assert SECRETARIAT_DEPARTMENT in text and "電話番号・受付時間・URLは、データに記載がありません" in text
     assert "出典：第7回総会報告" in text
 
 
@@ -64,7 +64,7 @@ def test_registered_secretariat_contact_fields_are_given(kb_copy, tmp_path):
     with open_session(url) as session:
         text = handoff.render(handoff.choose(session, None, None))
     assert "電話番号：03-9999-0000" in text and "受付時間：平日 9時〜17時" in text
-    assert "URLはデータに登録されていません" in text
+    assert "URLは、データに記載がありません" in text
 
 
 def test_a_municipality_in_context_gives_its_faq_departments(kb_session):
@@ -73,7 +73,7 @@ def test_a_municipality_in_context_gives_its_faq_departments(kb_session):
     chosen = handoff.choose(kb_session, "municipality", "131211")
     assert chosen == found
     text = handoff.render(chosen)
-    assert found[0].department in text and "受付時間はデータに登録されていません" in text
+    assert found[0].department in text and "受付時間は、データに記載がありません" in text
     # a society question keeps the secretariat even with a municipality in context
     assert handoff.choose(kb_session, "presentation", "131211")[0].department == SECRETARIAT_DEPARTMENT
 
@@ -125,7 +125,7 @@ def test_asking_for_a_person_gives_the_secretariat_and_posts_the_transcript(stac
     stack.ask("総会の会場はどこですか。私の電話は090-1234-5678です", sender)
     reply = stack.reply_text(request_text, sender)
     assert SECRETARIAT_DEPARTMENT in reply
-    assert "データに登録されていません" in reply and handoff.POSTED in reply
+    assert "データに記載がありません" in reply and handoff.POSTED in reply
     calls = slack_api.wait(before + 1)
     text = calls[before]["body"]["text"]
     assert sender in text and "総会の会場はどこですか" in text and request_text in text

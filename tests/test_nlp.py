@@ -398,3 +398,22 @@ def test_a_message_is_scored_with_the_weighting_the_classifier_was_trained_on():
     # each block has unit length, times its weight: the sound block counts double
     lengths = np.sqrt(np.asarray(matrix.multiply(matrix)[:, 46:].sum(axis=1))).ravel()
     assert np.allclose(lengths, [2.0 if "sound:sparse" in found else 0.0 for found in messages])
+
+
+# -- the asking parts of a message (bot/nlp/focus.py) ------------------------------------------------
+def test_two_asks_in_one_sentence_become_two_parts():
+    from bot.nlp.focus import asking_sentences
+
+    # a detail named before an embedded question: 「お名前と、…何を…のか、教えて」
+    parts = asking_sentences("発表された方のお名前と、そのポイントで住民に何を買ってもらう狙いなのか、"
+                             "教えていただけますか。")
+    assert parts[0].startswith("発表された方のお名前と") and len(parts) == 2
+    # two questions joined by a て-form, each with its question word
+    parts = asking_sentences("国はどういう方針に基づいて取組を進めていて、"
+                             "委託を広げるために何をしていくのでしょうか。")
+    assert parts == ["国はどういう方針に基づいて取組を進めていて", "委託を広げるために何をしていくのでしょうか。"]
+    # 「…のか気になります」 asks; a て-form without a second question word stays one question
+    wonder = "実際の画面を見せていたのかも気になります！"
+    assert asking_sentences(wonder) == [wonder]
+    assert asking_sentences("資料を見て、内容を確認したいです。") == ["資料を見て、内容を確認したいです。"]
+    assert asking_sentences("京都府と、墨田区の発表を比べました。") == []  # a plain statement asks nothing

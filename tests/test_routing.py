@@ -218,3 +218,29 @@ def test_places_named_in_the_presentations_that_did_not_present(session, read):
     for city in ("川崎市", "掛川市", "さいたま市"):
         assert city in reply.text, reply.text
     assert "吉川市" not in reply.text and "墨田区" not in reply.text, reply.text
+
+
+def test_each_ask_of_a_mail_is_answered_about_the_presenter_it_names(session, read):
+    mail = ("市議会議員をしております。研究会の総会で内閣府から説明があったそうですが、国はどういう方針に基づいて"
+            "取組を進めていて、委託を広げるために具体的に何をしていくと言っていたのでしょうか。")
+    reply = routing.answer(session, read("ask_presentation", mail))
+    assert "骨太" in reply.text and "標準委託書" in reply.text, reply.text  # both asks, both of 内閣府's
+    assert "墨田区" not in reply.text, reply.text  # 「委託」 alone would point at another presentation
+    mail = ("第7回総会で京都府さんが自治体ポイントを使った取組を紹介されたと伺いました。発表された方のお名前と、"
+            "そのポイントを使って住民の皆さんに何を買ってもらうことを狙っているのか、教えていただけますでしょうか。")
+    reply = routing.answer(session, read("ask_presentation", mail))
+    assert "原田" in reply.text and "地元製品" in reply.text, reply.text
+
+
+def test_a_cost_question_asks_for_an_amount_when_it_asks_how_much(session, read):
+    question = "AIスタッフ総合案内サービスを入れると、費用はどのくらいかかりますか"
+    reply = routing.answer(session, read("ask_presentation", question))
+    assert NOT_RECORDED in reply.text, reply.text
+    reply = routing.answer(session, read("ask_presentation", "AIスタッフは開発で費用を抑えるために何を工夫したの"))
+    assert NOT_RECORDED not in reply.text, reply.text
+
+
+def test_who_was_in_the_audience_is_read_as_the_reaction_to_the_talk(session, read):
+    question = "墨田区の発表のとき、会場にはどういう部署の参加者が目立ってた？"
+    reply = routing.answer(session, read("ask_presentation", question))
+    assert "行政改革" in reply.text, reply.text  # the report's note on the audience, not the venue

@@ -8,7 +8,7 @@ from bot.kb.contacts import Contact
 
 SOCIETY_SUBJECTS = ("assembly", "presentation", "program", "society")
 FAILED_TURNS_FOR_HANDOFF = 2
-NOT_REGISTERED = "データに登録されていません"
+NOT_REGISTERED = "データに記載がありません"
 NO_CONTACT = "申し訳ありません。お問い合わせ先の情報がデータに登録されていないため、ご案内できません。"
 OFFER_AFTER_FAILURES = "うまくお答えできず申し訳ありません。職員に直接お問い合わせいただくこともできます。"
 POSTED = "これまでの会話の内容（個人情報は伏せています）を担当の職員に引き継ぎました。"
@@ -48,7 +48,7 @@ def _contact_lines(c: Contact) -> str:
         else:
             missing.append(label)
     if missing:
-        parts.append(f"　{'・'.join(missing)}は{NOT_REGISTERED}。")
+        parts.append(f"　{'・'.join(missing)}は、{NOT_REGISTERED}。")
     return "\n".join(parts)
 
 

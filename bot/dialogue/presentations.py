@@ -213,7 +213,8 @@ def _category_asked(p: PresentationRecord, text: str) -> str | None:
     return None
 
 
-_AMOUNT_RE = re.compile(r"いくら|金額|何円|値段|価格|料金|予算|幾ら|単価|年間|万円|億円")
+_AMOUNT_RE = re.compile(r"いくら|金額|何円|値段|価格|料金|予算|幾ら|単価|年間|万円|億円|"
+                        r"どのくらい|どれくらい|どれぐらい|かかり|かかる|かかった")
 
 
 def asked_attribute(query: Query) -> str | None:

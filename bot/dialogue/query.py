@@ -126,6 +126,10 @@ class Query:
             before = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] < start]
             after = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] >= end]
             inside = (before or after) + inside
+        elif own & NAME_ENTITIES == {"topic"} and not any(e[0] == "operation" for e, _ in inside):
+            # 「内閣府から説明が…、委託を広げるために何を」: a topic of the presenter named before it
+            lend = frozenset({"organization", "municipality"})
+            inside = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] < start] + inside
         return replace(
             self, text=self.text[start:end], entities=tuple(e for e, _ in inside),
             spans=tuple((s[0] - start, s[1] - start) for _, s in inside),

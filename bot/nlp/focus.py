@@ -22,6 +22,7 @@ _ASKS_RE = re.compile(
     r"(?:[?？]|か[。．.!！\s]*$|かな[。．.!！\s]*$|かね[。．.!！\s]*$|っけ[。．.!！\s]*$|の[。．.!！\s]*$|"
     r"教えて|おしえて|知りたい|しりたい|お知らせ|伺いたい|伺えれば|お伺い|うかがいたい|お尋ね|確認したい|"
     r"ご教示|ご教授|お聞きしたい|聞きたい|きかせて|聞かせて|(?:調べて|探して)(?:ください|下さい|ほしい|もらえ|いただ)|"
+    r"(?:のか|か)(?:も|が)?(?:気にな|知りたく)|"
     r"いただけ|頂け|ください|下さい|"
     r"でしょうか|ますか|ですか|ません?か|願います|お願いします|たいです|たいのですが)"
 )
@@ -58,19 +59,44 @@ _ITEM_RE = re.compile(r"^(?:[一二三四五1-5]点目|[一二三四五1-5]つ�
 
 
 def asks(sentence: str) -> bool:
-    return bool(_ASKS_RE.search(sentence) or _ITEM_RE.match(sentence)) and not small_talk(sentence)
+    bare = sentence.rstrip("。")
+    named_first = bare.endswith("と") and len(bare) > 2  # 「お名前と、…のか教えて」's first part
+    asked_first = bare[-1:] in ("て", "で") and bool(_WH_RE.search(bare))  # 「どういう方針に基づいて…進めていて、」
+    return (bool(_ASKS_RE.search(sentence) or _ITEM_RE.match(sentence) or named_first or asked_first)
+            and not small_talk(sentence))
 
 
 def small_talk(sentence: str) -> bool:
     return bool(_SMALL_TALK_RE.match(sentence))
 
 
-# Two questions in one sentence: 「…開発されたのか、また…参加しているのか」
-_CLAUSE_RE = re.compile(r"(?<=[かの])、(?=また|あと|それと|それから|さらに|加えて|そして)|(?<=[?？])")
+# Two questions in one sentence: 「…開発されたのか、また…参加しているのか」, and a detail named before
+# an embedded question 「発表された方のお名前と、…何を買ってもらうことを狙っているのか、教えて」 (the
+# first part keeps its 「と」, which marks it as asking: see :func:`asks`).
+_CLAUSE_RE = re.compile(r"(?<=[かの])、(?=また|あと|それと|それから|さらに|加えて|そして)|(?<=[?？])|"
+                        r"(?<=と)、(?=[^。？?、]{0,40}?(?:何|なに|どこ|いつ|誰|だれ|どの|どう|どんな|いくつ|いくら)"
+                        r"[^。？?]{0,40}?のか)")
+
+
+_WH_RE = re.compile(r"何|なに|どこ|いつ|誰|だれ|どの|どう|どんな|いくつ|いくら")
+# 「どういう方針に基づいて取組を進めていて、具体的に何をしていくのか」: two asks joined by a て-form
+_TE_COMMA_RE = re.compile(r"(?<=[てで])、")
 
 
 def clauses(sentence: str) -> list[str]:
-    return [c for c in (part.strip() for part in _CLAUSE_RE.split(sentence)) if c]
+    out = []
+    for part in _CLAUSE_RE.split(sentence):
+        out += _wh_clauses(part.strip())
+    return [c for c in out if c]
+
+
+def _wh_clauses(part: str) -> list[str]:
+    """Split at a comma after a て-form when the words on both sides ask something (a wh-word each)."""
+    for m in _TE_COMMA_RE.finditer(part):
+        left, right = part[:m.start()], part[m.end():]
+        if _WH_RE.search(left) and _WH_RE.search(right) and _ASKS_RE.search(right):
+            return [left, *_wh_clauses(right)]
+    return [part]
 
 
 def asking_sentences(text: str, context: bool = False) -> list[str]:
