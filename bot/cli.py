@@ -29,17 +29,24 @@ from bot.kb.files import LoadError
 
 
 def _kb_build(args) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.kb import versions
     from bot.kb.loader import load
 
-    kept = None if args.from_files else versions.desk_content(args.db)
-    stats = load(Path(args.data), args.db, keep=kept[1] if kept else None)
+    try:
+        kept = None if args.from_files else versions.desk_content(args.db)
+        mark = ("build", "") if kept is None else ("kept", f"版 {kept[0].id} の FAQ・総会を保持。")
+        stats = load(Path(args.data), args.db, keep=kept[1] if kept else None, record=mark)
+    except (SQLAlchemyError, versions.Conflict) as exc:
+        print("知識ベースを作り直せませんでした。データは変わっていません"
+              + ("（スタッフ画面で公開された内容がファイルのデータと合いません。--from-files で作り直せます）"
+                 if not args.from_files else "") + f": {str(exc).splitlines()[0][:300]}", file=sys.stderr)
+        return 1
     if kept is None:
-        versions.current(args.db, kind="build")
         print("知識ベースを構築しました: " + ", ".join(f"{k}={v}" for k, v in stats.items()))
         return 0
     record, content = kept
-    versions.current(args.db, kind="kept", summary=f"版 {record.id} の FAQ・総会を保持。")
     stats.update(faq_entries=len(content["faq"]), assemblies=len(content["assemblies"]),
                  presentations=sum(len(a.get("presentations", [])) for a in content["assemblies"]))
     print("知識ベースを構築しました: " + ", ".join(f"{k}={v}" for k, v in stats.items()))

@@ -45,6 +45,21 @@ def rasa_status(stack: RasaStack) -> dict:
         return json.loads(reply.read())
 
 
+def training_state(server, client) -> dict:
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    with urllib.request.urlopen(urllib.request.Request(f"{server.url}data/training", headers={"Cookie": cookie}),
+                                timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+def _training_children(folder) -> list[str]:
+    """Processes whose command line names ``folder`` (a `rasa train` writing there)."""
+    import subprocess
+
+    found = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True)
+    return found.stdout.split()
+
+
 def new_assembly() -> bytes:
     report = yaml.safe_load((SHIPPED_KB_DIR / "assemblies" / "007.yml").read_text(encoding="utf-8"))
     report["回"] = 8
@@ -104,6 +119,17 @@ def test_new_names_are_flagged_retrained_in_the_background_and_the_guide_switche
             audit = client.get("/audit").text
             assert f"版 {version} の再学習が終わりました。案内を新しいモデルに切り替えました" in audit
 
+        # A desk that starts on published data with names its model never saw (a redeploy whose image was
+        # trained on data/kb) retrains at once, and its training ends with it.
+        again = {"MADOGUCHI_RETRAIN_DIR": str(tmp_path / "retraining-again")}
+        with staff_server(db_url, tmp_path / "desk-again", extra_env=again) as server:
+            client = server.client()
+            assert client.login("keeper").status == 303
+            state = training_state(server, client)
+            assert state["state"] == "running" and NEW_TOPIC in state["names"], state
+        time.sleep(2)
+        assert not _training_children(tmp_path / "retraining-again"), "rasa train outlived the desk"
+
         assert rasa_status(stack)["model_file"] != old_model
         for server in (stack, replica):
             assert f"madoguchi-v{version}" in rasa_status(server)["model_file"]
@@ -142,3 +168,6 @@ def test_a_replica_that_cannot_be_reached_is_named_and_the_others_still_switch(t
     switched, failed = retraining._switch(tmp_path / "model.tar.gz", env)
     assert switched == [] and failed == retraining.guide_urls(env)
     assert retraining._switch(tmp_path / "model.tar.gz", {"MADOGUCHI_RASA_URL": closed}) == ([], [])  # no token
+    no_scheme = f"127.0.0.1:{free_port()}"  # a setting without http:// is named, not a crash of the retraining
+    assert retraining._switch(tmp_path / "model.tar.gz", {"MADOGUCHI_RASA_URL": no_scheme,
+                                                          "MADOGUCHI_RASA_TOKEN": TOKEN}) == ([], [no_scheme])

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from bot.kb import content as kb_content
 from bot.kb import models as m
+from bot.kb import versions
 from bot.kb.assembly import read_assembly
 from bot.kb.db import get_engine
 from bot.kb.event_csv import read_events, upsert_events
@@ -244,9 +245,11 @@ def _new_version(session: Session) -> None:
     session.info.pop("kb_version", None)  # queries in this session read the new version
 
 
-def write_kb(kb: KBData, engine: Engine, keep: dict | None = None) -> None:
+def write_kb(kb: KBData, engine: Engine, keep: dict | None = None,
+             record: tuple[str, str] | None = None) -> None:
     """Replace the database content with ``kb`` in one transaction (tables recreated, then :func:`_write`).
-    ``keep``, an editable content (bot.kb.content), then replaces the files' FAQ entries and assemblies."""
+    ``keep``, an editable content (bot.kb.content), then replaces the files' FAQ entries and assemblies;
+    ``record`` (kind, summary) records the result as a version (bot.kb.versions) in the same transaction."""
     with engine.begin() as connection:
         Base.metadata.drop_all(connection)
         Base.metadata.create_all(connection)
@@ -255,15 +258,18 @@ def write_kb(kb: KBData, engine: Engine, keep: dict | None = None) -> None:
         if keep is not None:
             kb_content.write(session, kb_content.read(session), keep)
         _new_version(session)
+        if record is not None:
+            versions.record_in(session, *record)
         session.close()
 
 
-def load(data_dir: Path = DEFAULT_DATA_DIR, url: str | None = None, keep: dict | None = None) -> dict[str, int]:
+def load(data_dir: Path = DEFAULT_DATA_DIR, url: str | None = None, keep: dict | None = None,
+         record: tuple[str, str] | None = None) -> dict[str, int]:
     """Validate ``data_dir`` and, only if it is valid, write it to the database at ``url`` (with ``keep``'s
-    FAQ entries and assemblies instead of the files', see :func:`write_kb`)."""
+    FAQ entries and assemblies instead of the files', recorded as a version: see :func:`write_kb`)."""
     kb = read_kb(data_dir)
     stats = kb.stats()
-    write_kb(kb, get_engine(url), keep)
+    write_kb(kb, get_engine(url), keep, record)
     return stats
 
 

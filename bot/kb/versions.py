@@ -196,16 +196,7 @@ def current(url: str | None = None, now: float | None = None, kind: str = "exter
             kb_version = _kb_version(session)
             if latest is not None and latest.kb_version == kb_version:
                 return _record(latest)
-            data = kb_content.read(session)
-            previous = _unpack(latest.content) if latest is not None else {"faq": [], "assemblies": []}
-            changes = kb_content.diff(previous, data)
-            row = Publication(base_id=latest.id if latest is not None else None,
-                              created_at=time.time() if now is None else now, account="",
-                              kind=kind if latest is not None else "baseline",
-                              summary=summary + changes.summary() if latest is not None else
-                              f"FAQ {len(data['faq'])}件・総会 {len(data['assemblies'])}件",
-                              kb_version=kb_version, content=_pack(data), **changes.counts())
-            session.add(row)
+            row = _new_row(session, latest, kb_version, kind if latest is not None else "baseline", summary, now)
             try:
                 session.commit()
             except (IntegrityError, OperationalError):  # another request recorded it first, or is publishing
@@ -214,6 +205,29 @@ def current(url: str | None = None, now: float | None = None, kind: str = "exter
                 continue
             return _record(row)
     raise Conflict("データの版を記録できませんでした。時間をおいてもう一度お試しください。")
+
+
+def _new_row(session: Session, latest: Publication | None, kb_version: str, kind: str, summary: str,
+             now: float | None) -> Publication:
+    """A version of the data the session sees (added to the session, not committed)."""
+    data = kb_content.read(session)
+    previous = _unpack(latest.content) if latest is not None else {"faq": [], "assemblies": []}
+    changes = kb_content.diff(previous, data)
+    row = Publication(base_id=latest.id if latest is not None else None,
+                      created_at=time.time() if now is None else now, account="", kind=kind,
+                      summary=summary + changes.summary() if latest is not None else
+                      f"{summary}FAQ {len(data['faq'])}件・総会 {len(data['assemblies'])}件",
+                      kb_version=kb_version, content=_pack(data), **changes.counts())
+    session.add(row)
+    return row
+
+
+def record_in(session: Session, kind: str, summary: str = "") -> None:
+    """Record the data the session has just written as a version, in the writer's transaction (``kb build``:
+    the desk can never record the rebuild as a change of its own in between)."""
+    VersionBase.metadata.create_all(session.connection())
+    _new_row(session, _latest(session), _kb_version(session), kind, summary, None)
+    session.flush()
 
 
 def desk_content(url: str | None = None) -> tuple[VersionRecord, dict] | None:

@@ -15,16 +15,16 @@ After such a publish, :func:`after_publish` starts one retraining in a backgroun
 2. ``rasa train`` runs on them as a child process (as ``make train`` does), writing
    ``var/retraining/vN/madoguchi-vN.tar.gz``; its log is read for progress (each component trained or
    restored from Rasa's cache), shown on the data page;
-3. ``var/retraining/current.tar.gz`` is pointed at the new model (bot.retrained_model): a guide server
-   that starts later with ``MADOGUCHI_RETRAINED_MODEL`` naming it (``make run``, the replicas of
-   ``docker-compose.yml``) starts on it;
-4. the running guide is switched to the new model through Rasa's HTTP API (``PUT /model``), when the desk
+3. the running guide is switched to the new model through Rasa's HTTP API (``PUT /model``), when the desk
    knows where the guide is (``MADOGUCHI_RASA_URL``: one URL, or the replicas' URLs separated by spaces or
    commas, switched one after the other so that the others keep answering) and the guide's API token
    (``MADOGUCHI_RASA_TOKEN``; Rasa must run with ``--enable-api --auth-token``). Rasa loads the model into
    a new agent with the same tracker and lock stores, so every conversation goes on; messages in flight
    finish on the old model. Without those two settings the page says where the model is and that the guide
-   still runs the old one; a replica that cannot be reached is named, and takes the model when it restarts.
+   still runs the old one; a replica that cannot be reached or refuses the model is named;
+4. unless every server refused it, ``var/retraining/current.tar.gz`` is pointed at the new model
+   (bot.retrained_model): a guide server that starts later with ``MADOGUCHI_RETRAINED_MODEL`` naming it
+   (``make run``, the replicas of ``docker-compose.yml``) starts on it.
 
 A publish during a retraining queues one more run, which starts when the current one ends.
 """
@@ -104,6 +104,7 @@ class Status:
 
 _status = Status()
 _lock = threading.Lock()
+_training: list[subprocess.Popen] = []  # the running `rasa train`, for stop()
 
 
 def status() -> Status:
@@ -154,8 +155,9 @@ def after_publish(version_id: int, url: str | None, audit=None) -> bool:
 def _run(version_id: int, url: str | None, audit) -> None:
     try:
         model, lookups = _train(version_id, url)
-        point_at(model)
         switched, failed = _switch(model)
+        if switched or not failed:  # a model no server took is not the one servers restart on
+            point_at(model)
         if switched and not failed:
             message = (f"再学習が終わりました（版 {version_id}）。案内は新しいモデルで回答しています。"
                        "会話は途切れていません。")
@@ -166,11 +168,15 @@ def _run(version_id: int, url: str | None, audit) -> None:
                        "新しいモデルで始まります。それまでは以前のモデルで回答しています。")
             outcome = f"{len(switched)}台を新しいモデルに切り替えました。切り替えられなかった案内: {'、'.join(failed)}"
         else:
-            reason = (f"案内（{'、'.join(failed)}）に切り替えを頼めませんでした" if failed else
-                      "案内の切り替えには、MADOGUCHI_RASA_URL と MADOGUCHI_RASA_TOKEN の設定（案内を --enable-api で"
-                      "起動）が必要です")
-            message = (f"再学習が終わりました（版 {version_id}）。新しいモデルは {model} にあります。{reason}。"
-                       "案内は再起動すると新しいモデルで始まります。それまでは以前のモデルで回答しています。")
+            if failed:
+                message = (f"再学習が終わりました（版 {version_id}）が、案内（{'、'.join(failed)}）は新しいモデル"
+                           f"（{model}）に切り替わりませんでした。案内は以前のモデルで回答を続け、再起動しても"
+                           "以前のモデルで始まります。管理者に連絡してください。")
+            else:
+                message = (f"再学習が終わりました（版 {version_id}）。新しいモデルは {model} にあります。案内の"
+                           "切り替えには、MADOGUCHI_RASA_URL と MADOGUCHI_RASA_TOKEN の設定（案内を --enable-api で"
+                           "起動）が必要です。案内は再起動すると新しいモデルで始まります。それまでは以前のモデルで"
+                           "回答しています。")
             outcome = "モデルは切り替えていません"
         _set(state="done", model=str(model), finished=time.time(), done=_status.total, total=_status.total,
              lookups=str(lookups) if switched else _status.lookups, message=message)
@@ -187,6 +193,16 @@ def _run(version_id: int, url: str | None, audit) -> None:
     if queued:
         _set(state="idle", queued=())
         after_publish(*queued)
+
+
+def stop(timeout: float = 10.0) -> None:
+    """End a running training with the desk (no `rasa train` outlives the server that started it)."""
+    for process in list(_training):
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def _train(version_id: int, url: str | None) -> tuple[Path, Path]:
@@ -213,13 +229,17 @@ def _train(version_id: int, url: str | None) -> tuple[Path, Path]:
     with open(log, "w", encoding="utf-8") as out:
         process = subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, encoding="utf-8", errors="replace")
-        assert process.stdout is not None  # stdout=PIPE
-        for line in process.stdout:
-            out.write(line)
-            if _PROGRESS_RE.search(line):  # one line per graph component (five are ViewFeaturizers)
-                done += 1
-                _set(done=done, total=max(_status.total, done))
-        code = process.wait()
+        _training.append(process)
+        try:
+            assert process.stdout is not None  # stdout=PIPE
+            for line in process.stdout:
+                out.write(line)
+                if _PROGRESS_RE.search(line):  # one line per graph component (five are ViewFeaturizers)
+                    done += 1
+                    _set(done=done, total=max(_status.total, done))
+            code = process.wait()
+        finally:
+            _training.remove(process)
     _set(trained_components=done)
     model = work / f"{name}.tar.gz"
     if code != 0 or not model.exists():
@@ -243,13 +263,13 @@ def _switch(model: Path, env=os.environ) -> tuple[list[str], list[str]]:
     for base in urls:  # one after the other: the others answer while one loads the model
         _set(message=f"再学習が終わりました。案内を新しいモデルに切り替えています…（{len(switched) + len(failed) + 1}"
                      f"/{len(urls)}）")
-        request = urllib.request.Request(f"{base}/model?token={urllib.parse.quote(token)}", method="PUT",
-                                         data=json.dumps({"model_file": str(model)}).encode("utf-8"),
-                                         headers={"Content-Type": "application/json"})
         try:
+            request = urllib.request.Request(f"{base}/model?token={urllib.parse.quote(token)}", method="PUT",
+                                             data=json.dumps({"model_file": str(model)}).encode("utf-8"),
+                                             headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=600) as reply:
                 ok = reply.status in (200, 204)
-        except OSError as exc:  # refused, timed out, or an HTTP error status
+        except (OSError, ValueError) as exc:  # refused, timed out, an HTTP error status, not a URL
             logger.warning("switching %s to %s failed: %s", base, model, exc)
             ok = False
         (switched if ok else failed).append(base)
