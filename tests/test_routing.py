@@ -244,3 +244,50 @@ def test_who_was_in_the_audience_is_read_as_the_reaction_to_the_talk(session, re
     question = "墨田区の発表のとき、会場にはどういう部署の参加者が目立ってた？"
     reply = routing.answer(session, read("ask_presentation", question))
     assert "行政改革" in reply.text, reply.text  # the report's note on the audience, not the venue
+
+
+def test_members_of_a_group_the_record_only_counts_are_said_to_be_missing(session, read):
+    for text in ("吉川市と一緒にワーキンググループをやってた17の自治体って、どこどこ？一覧にして",
+                 "AIスタッフの実証実験に参加した30以上の自治体はどこですか"):
+        reply = routing.answer(session, read("ask_presentation", text))
+        assert NOT_RECORDED in reply.text and "具体的な名称" in reply.text, reply.text
+        assert "川崎市" not in reply.text  # not the two cities of another study, as if they were the group
+    question = "吉川市の研究には何自治体が参加しましたか"
+    assert "17自治体" in routing.answer(session, read("ask_presentation", question)).text
+
+
+def test_a_place_that_only_appears_in_a_talk_did_not_present(session, read):
+    reply = routing.answer(session, read("ask_program", "掛川市って、総会で発表した側なんですか？"))
+    assert "ありません" in reply.text and "三菱" in reply.text, reply.text  # no, and where it appears
+
+
+def test_what_else_a_card_holder_needs_is_the_condition_of_the_points(session, read):
+    question = "京都のポイントを使うのって、マイナンバーカードを持ってるだけじゃダメなの？"
+    reply = routing.answer(session, read("ask_presentation", question))
+    assert "マイキーID" in reply.text, reply.text
+
+
+def test_the_review_cases_keep_their_meaning(session, read):
+    """Wordings a second reader found misread by the first version of these rules."""
+    assert "墨田区による発表" in routing.answer(
+        session, read("ask_presentation", "総会でご一緒した墨田区の方の発表の概要を教えて")
+    ).text  # ご一緒: no comparison
+    for text in ("最初は誰だったんですか？", "最初はどこだったか教えてください"):
+        assert "京都府" in routing.answer(session, read("ask_program", text)).text.split("\n")[0]
+    reply = routing.answer(session, read("ask_presentation",
+                                         "京都府の発表の概要を教えてください。また、委託についてはどんな発表がありましたか？"))
+    assert "マイキー" in reply.text and "委託" in reply.text, reply.text  # both asks answered
+    reply = routing.answer(session, read("ask_program", "発表した市を全部教えて"))
+    assert "川崎市" not in reply.text and "吉川市" in reply.text, reply.text  # presenters, not places mentioned
+
+
+def test_only_the_question_just_before_lends_its_details_and_a_bare_name_borrows_none(session, read):
+    from bot.dialogue.query import previous_attributes
+
+    def user(*attributes):
+        return {"event": "user", "parse_data": {"entities": [{"entity": "attribute", "value": a} for a in attributes]}}
+
+    assert previous_attributes([user("where"), user(), user()]) == ()  # 「…について教えて」 in between
+    assert previous_attributes([user("where"), user("reactions"), user()]) == ("reactions",)
+    asked = Context(previous_attributes=("reactions",))
+    assert "骨太" in routing.answer(session, read("ask_presentation", "内閣府", asked)).text  # a new subject

@@ -97,6 +97,9 @@ def questions_in_message(session: Session, query: Query) -> Reply | None:
             return None
         offset = start + len(part)
         sub = query.part(start, offset)
+        lent = query.part(start, offset, lend_presenters=True)
+        if lent.entities != sub.entities and _topics_are_theirs(session, lent):
+            sub = lent  # 「内閣府から説明が…、委託を広げるために何を」: 内閣府's 委託
         if sub.asks_something():  # 「東京だよね？」 asks nothing the records answer
             subs.append(sub)
     if not subs:
@@ -116,6 +119,19 @@ def questions_in_message(session: Session, query: Query) -> Reply | None:
         "\n\n".join(texts), context, answered=any(r.answered for r in replies),
         source="、".join(dict.fromkeys(r.source for r in replies if r.source)) or None,
     )
+
+
+def _topics_are_theirs(session: Session, query: Query) -> bool:
+    """Is every topic of ``query`` part of the one presentation of the presenter it names?"""
+    assembly, _, _ = asked_assembly(session, query)
+    if assembly is None:
+        return False
+    found = presentations.find(list(assembly.presentations), query, organizations(session, query))
+    if len(found.presentations) != 1:
+        return False
+    p = found.presentations[0]
+    text = p.title + p.summary + "".join(f.text for f in p.facts)
+    return all(t in p.topics or t in text for t in query.values("topic"))
 
 
 def organization_detail(session: Session, query: Query) -> Reply | None:
@@ -229,9 +245,10 @@ def records_operation(session: Session, query: Query) -> Reply | None:
     if name in ("exists", "choose") and names and not region and _MEMBERSHIP_RE.search(query.text):
         return _presented(session, query, assembly, names)
     if name == "list" and not (kinds or topics or region or names) and aggregate.about_presentations(query):
-        if _PLACES_TARGET_RE.search(query.text):  # 「発表に出てきた市をすべて」「発表していない市を全部」
+        presenters = _NOT_PRESENTING_RE.search(query.text) is not None
+        if _PLACES_TARGET_RE.search(query.text) and (presenters or not _PRESENTED_PLACE_RE.search(query.text)):
+            # 「発表に出てきた市をすべて」「発表していない市を全部」 (「発表した市を全部」: the programme)
             chosen = list(assembly.presentations)
-            presenters = _NOT_PRESENTING_RE.search(query.text) is not None
             return _places_in(session, query, assembly, chosen, None, "", exclude_presenters=presenters)
         return _program(query, assembly)  # 「発表した団体を発表順にすべて」
     if name not in ("count", "list", "exists", "which", "choose") or not (kinds or topics or region or name == "count"):
@@ -244,6 +261,9 @@ def records_operation(session: Session, query: Query) -> Reply | None:
     if region:
         chosen = [p for p in chosen if aggregate.in_region(p, region.code[:2])]
     what = aggregate.describe(kinds, topics) + (f"{region.name}内の自治体が関わる" if region else "")
+    counted = [p for p in chosen if presentations.counted_group_asked(p, query.text)]
+    if len(counted) == 1:  # 「30以上の自治体はどこ」: the record counts them, it does not name them
+        return presentations.presentation_reply(query, assembly, counted[0])
     if _PLACES_TARGET_RE.search(query.text) and not kinds:
         return _places_in(session, query, assembly, chosen, region, what)
     if len(chosen) == 1 and name in ("list", "which"):  # 「マイキーの発表をしたのは誰」: that presentation
@@ -413,6 +433,7 @@ def _program(query: Query, assembly: AssemblyRecord) -> Reply:
 
 _MEMBERSHIP_RE = re.compile(r"発表|登壇|参加|報告|講演|出て|出た|出まし|入って|含まれ|どっち|どちら|はっぴょう|"
                             r"とうだん|さんか")
+_PRESENTED_PLACE_RE = re.compile(r"(?:発表|登壇|報告)(?:した|して(?:い)?る|された)(?:市|区|町|村|自治体|団体|ところ)")
 _NOT_PRESENTING_RE = re.compile(r"(?:発表|登壇|報告)(?:は|を)?(?:して(?:い)?ない|しなかった|せず|していません)")
 # The question asks for places (「関わった自治体をすべて」「静岡県の自治体はどこ」), not presentations.
 _PLACES_TARGET_RE = re.compile(

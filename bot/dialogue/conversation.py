@@ -27,7 +27,8 @@ RATINGS = {"feedback_good": "good", "feedback_bad": "bad"}
 NOT_KNOWLEDGE = ("out_of_scope", "help", "nlu_fallback")
 
 
-_ASKS_RE = re.compile(r"(?:\?|？|か|かな|かね|の|っけ)[\s。．.!！]*$")  # a message that ends like a question
+# a message that ends like a question, or asks to be told (「そこの部署名まで教えて」)
+_ASKS_RE = re.compile(r"(?:\?|？|か|かな|かね|の|っけ)[\s。．.!！]*$|教えて|おしえて|知りたい|しりたい")
 
 
 _CORRECTION_WORDS = ("違", "間違", "誤り", "誤っ", "古い", "正しくな")

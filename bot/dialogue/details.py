@@ -16,6 +16,7 @@ LABELS = {
     "email": "メールアドレス",
     "url": "ウェブサイト（URL）",
     "materials": "発表資料（スライド・動画など）",
+    "demo": "発表の進め方（画面の実演など）",
     "capacity": "定員",
     "application": "申込方法",
     "founded": "発足の時期",
@@ -86,6 +87,8 @@ def presentation_missing(p: PresentationRecord, attribute: str | None) -> bool:
         return not p.speaker_title
     if attribute == "product":
         return product_name(p) is None
+    if attribute == "demo":  # 「何を見せながら説明した」: only a fact of the kind 様子 says
+        return not any("様子" in f.kinds for f in p.facts)
     return False
 
 

@@ -187,8 +187,8 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
 
 # Details asked about a presentation, before the generic cues: 「発表資料はどこで」 asks for the slides.
 DETAIL_FIRST = (
-    "company", "department", "fullname", "speaker_name", "title", "affiliation", "product", "materials", "phone",
-    "email", "url", "budget",
+    "demo", "company", "department", "fullname", "speaker_name", "title", "affiliation", "product", "materials",
+    "phone", "email", "url", "budget",
     "fee", "period", "capacity", "application", "access", "mc", "participants", "social", "representative",
     "founded", "members", "population", "secretariat",
 )
@@ -210,6 +210,24 @@ def _category_asked(p: PresentationRecord, text: str) -> str | None:
             before = text[:text.index(partner)]
             if _WHICH_ONES_RE.search(after[:16]) or re.search(r"(?:どこの|どちらの|どの|何という)$", before):
                 return partner
+    return None
+
+
+_GROUP_RE = re.compile(r"(\d+)\s*(以上)?の?(自治体|団体|市町村|市区町村|市|社|機関|事業者)")
+_WHICH_OF_GROUP_RE = re.compile(r"どこどこ|一覧|リスト|名前|名称|内訳|全部|すべて|全て|どちら|具体的に|"
+                                r"どこ(?:の|が|か|です|でしょう|[?？])")
+
+
+def counted_group_asked(p: PresentationRecord, text: str) -> tuple[str, str] | None:
+    """(「17自治体」, the fact) when the question asks which members of a group the record only counts."""
+    if not _WHICH_OF_GROUP_RE.search(text):
+        return None
+    for m in _GROUP_RE.finditer(text):
+        number, more, unit = m.group(1), m.group(2) or "", m.group(3)
+        for f in p.facts:
+            found = re.search(re.escape(number) + r"\s*(以上)?の?" + re.escape(unit), f.text)
+            if found and len(p.municipalities) < int(number):
+                return f"{number}{more or found.group(1) or ''}の{unit}", f.text
     return None
 
 
@@ -254,6 +272,12 @@ def presentation_reply(query: Query, assembly: AssemblyRecord, p: PresentationRe
 def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribute: str | None) -> tuple[str, str]:
     """The sentences answering ``attribute`` about ``p``, and their source."""
     named = [o for o in query.values("organization") if o not in p.presenters and _mentions(p, o)]
+    counted = counted_group_asked(p, query.text)
+    if counted:  # 「17の自治体ってどこどこ？」: the record gives how many, not which
+        group, fact = counted
+        text = details.not_recorded(assembly.source, f"{p.presenter_label}の発表にある{group}", "names",
+                                    f"記載されているのは「{fact}」です。")
+        return text, assembly.source
     category = _category_asked(p, query.text)
     if category:  # 「連携した銀行の名前は」: the record names the kind of partner, not which ones
         text = details.not_recorded(assembly.source, f"{p.presenter_label}の連携先の{category}", "names",

@@ -29,6 +29,7 @@ FACT_KINDS = {
     "result": ("成果",),
     "plan": ("今後",),
     "content": ("内容",),
+    "demo": ("様子",),  # how the talk was given: 「画面を展開しながら説明」
 }
 
 
@@ -49,16 +50,14 @@ _ELLIPSIS_RE = re.compile(r"^(?:じゃあ|じゃ|では|それでは|それな�
                           r"(?:どう(?:です|でした|でしょう|だった)?(?:か)?)?[?？。]*$")
 
 
-def previous_attributes(events: Iterable[dict], turns: int = 3) -> tuple[str, ...]:
-    """The attribute cues of the latest earlier user message that had any (within ``turns`` messages),
-    from a tracker's events: the details an elliptical follow-up asks again."""
+def previous_attributes(events: Iterable[dict]) -> tuple[str, ...]:
+    """The attribute cues of the user message before the latest, from a tracker's events: the details an
+    elliptical follow-up asks again (none when that message asked for none: 「…について教えて」)."""
     users = [e for e in events if e.get("event") == "user"][:-1]  # the last one is the message itself
-    for event in reversed(users[-turns:]):
-        entities = (event.get("parse_data") or {}).get("entities") or []
-        found = tuple(dict.fromkeys(str(e.get("value")) for e in entities if e.get("entity") == "attribute"))
-        if found:
-            return found
-    return ()
+    if not users:
+        return ()
+    entities = (users[-1].get("parse_data") or {}).get("entities") or []
+    return tuple(dict.fromkeys(str(e.get("value")) for e in entities if e.get("entity") == "attribute"))
 
 
 def _int(value: Any) -> int:
@@ -113,9 +112,11 @@ class Query:
     def names_a_subject(self) -> bool:
         return any(name in SUBJECT_ENTITIES for name, _ in self.entities)
 
-    def part(self, start: int, end: int) -> "Query":
+    def part(self, start: int, end: int, lend_presenters: bool = False) -> "Query":
         """The question asked in ``text[start:end]``, with the entities found there. Names given in the
-        rest of the message (the subject of a mail) stay when the part names none of its own."""
+        rest of the message (the subject of a mail) stay when the part names none of its own; with
+        ``lend_presenters``, the organizations and municipalities named before a part that names only
+        topics stay too (the caller checks that the topics are theirs)."""
         if len(self.spans) != len(self.entities):
             return replace(self, text=self.text[start:end])
         inside = [(e, s) for e, s in zip(self.entities, self.spans) if start <= s[0] < end]
@@ -126,7 +127,7 @@ class Query:
             before = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] < start]
             after = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] >= end]
             inside = (before or after) + inside
-        elif own & NAME_ENTITIES == {"topic"} and not any(e[0] == "operation" for e, _ in inside):
+        elif lend_presenters and own & NAME_ENTITIES == {"topic"} and not any(e[0] == "operation" for e, _ in inside):
             # 「内閣府から説明が…、委託を広げるために何を」: a topic of the presenter named before it
             lend = frozenset({"organization", "municipality"})
             inside = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] < start] + inside
@@ -145,7 +146,9 @@ class Query:
         rest, at = "", 0
         for start, end in sorted(named):
             rest, at = rest + self.text[at:start], max(at, end)
-        return bool(_ELLIPSIS_RE.match((rest + self.text[at:]).strip()))
+        rest = (rest + self.text[at:]).strip()
+        # a bare name (「内閣府」) is a new subject, not 「内閣府は？」
+        return bool(rest.strip("?？。")) and bool(_ELLIPSIS_RE.match(rest))
 
     def asking_again(self) -> "Query":
         """An elliptical follow-up with the details the previous question asked (else this query)."""

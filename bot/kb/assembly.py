@@ -24,7 +24,7 @@ PRESENTATION_KEYS = set(PRESENTATION_REQUIRED) | {"発表者", "発表者役職"
 ASSEMBLY_KEYS |= set(EVENT_EXTRA)  # other イベント一覧 columns, kept verbatim
 MUNICIPALITY_KEYS = {"名称", "役割", "団体コード"}
 FACT_KEYS = {"種類", "内容"}
-FACT_KINDS = {"いつ", "時間", "どこ", "人数", "自治体数", "数値", "誰", "連携", "条件", "成果", "今後", "内容"}
+FACT_KINDS = {"いつ", "時間", "どこ", "人数", "自治体数", "数値", "誰", "連携", "条件", "成果", "今後", "内容", "様子"}
 
 
 def read_assembly(reader: Reader, path: Path) -> m.Assembly | None:

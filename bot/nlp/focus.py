@@ -60,7 +60,7 @@ _ITEM_RE = re.compile(r"^(?:[一二三四五1-5]点目|[一二三四五1-5]つ�
 
 def asks(sentence: str) -> bool:
     bare = sentence.rstrip("。")
-    named_first = bare.endswith("と") and len(bare) > 2  # 「お名前と、…のか教えて」's first part
+    named_first = bool(_NAMED_FIRST_RE.search(bare))  # 「発表された方のお名前と、…のか教えて」's first part
     asked_first = bare[-1:] in ("て", "で") and bool(_WH_RE.search(bare))  # 「どういう方針に基づいて…進めていて、」
     return (bool(_ASKS_RE.search(sentence) or _ITEM_RE.match(sentence) or named_first or asked_first)
             and not small_talk(sentence))
@@ -73,14 +73,13 @@ def small_talk(sentence: str) -> bool:
 # Two questions in one sentence: 「…開発されたのか、また…参加しているのか」, and a detail named before
 # an embedded question 「発表された方のお名前と、…何を買ってもらうことを狙っているのか、教えて」 (the
 # first part keeps its 「と」, which marks it as asking: see :func:`asks`).
-_CLAUSE_RE = re.compile(r"(?<=[かの])、(?=また|あと|それと|それから|さらに|加えて|そして)|(?<=[?？])|"
-                        r"(?<=と)、(?=[^。？?、]{0,40}?(?:何|なに|どこ|いつ|誰|だれ|どの|どう|どんな|いくつ|いくら)"
-                        r"[^。？?]{0,40}?のか)")
+_CLAUSE_RE = re.compile(r"(?<=[かの])、(?=また|あと|それと|それから|さらに|加えて|そして)|(?<=[?？])")
 
 
 _WH_RE = re.compile(r"何|なに|どこ|いつ|誰|だれ|どの|どう|どんな|いくつ|いくら")
+_NAMED_FIRST_RE = re.compile(r"の[^。？?、と]{1,12}と$")  # a detail of something: 「…方のお名前と」
 # 「どういう方針に基づいて取組を進めていて、具体的に何をしていくのか」: two asks joined by a て-form
-_TE_COMMA_RE = re.compile(r"(?<=[てで])、")
+_TE_COMMA_RE = re.compile(r"(?<=[てでと])、")
 
 
 def clauses(sentence: str) -> list[str]:
@@ -91,10 +90,13 @@ def clauses(sentence: str) -> list[str]:
 
 
 def _wh_clauses(part: str) -> list[str]:
-    """Split at a comma after a て-form when the words on both sides ask something (a wh-word each)."""
+    """Split at a comma after a て-form when the words on both sides ask something (a wh-word each), or
+    after a detail named with と (「発表された方のお名前と、…何を…のか」; not 「京都府と、墨田区の…」)."""
     for m in _TE_COMMA_RE.finditer(part):
         left, right = part[:m.start()], part[m.end():]
-        if _WH_RE.search(left) and _WH_RE.search(right) and _ASKS_RE.search(right):
+        if not (_WH_RE.search(right) and _ASKS_RE.search(right)):
+            continue
+        if _NAMED_FIRST_RE.search(left) if left.endswith("と") else _WH_RE.search(left):
             return [left, *_wh_clauses(right)]
     return [part]
 

@@ -21,7 +21,7 @@ _OP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
      re.compile(r"何件|何個|何本|いくつ|幾つ|何団体|何社|何組|何か所|何ヶ所|件数|数は|何題|何の団体が|いくらかの数")),
     ("duration",
      re.compile(r"何時間|何分間|どのくらいの時間|どれくらいの時間|どれぐらいの時間|所要時間|時間の長さ|長さは")),
-    ("compare", re.compile(r"同じ|同一|おなじ|違う|ちがう|異なる|一緒(?!に)|いっしょ(?!に)")),
+    ("compare", re.compile(r"同じ|同一|おなじ|違う|ちがう|異なる|(?<!ご)一緒(?!に)|(?<!ご)いっしょ(?![にう])")),
     ("choose", re.compile(r"どっち|どちらが|どちらの方")),
     ("list", re.compile(
         r"どれ|どの発表|どの団体|どの自治体|どの企業|どの会社|どこの自治体|どこの団体|どこの企業|どこの会社|"
@@ -32,7 +32,8 @@ _OP_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"(?:あり|あっ|し|やり|行い|おこない|登壇し|参加し|発表し|報告し|出)(?:ました|ます|てました|ていました|てます|ています)?(?:か|かね|っけ)|"
         r"(?<!で)(?:あった|した|やった|出た|いた|ある|して(?:た|る|い(?:た|る))|やって(?:た|る)|出て(?:た|る))(?:の|ん)?(?:です)?(?:か|かな|っけ)?[?？]|"
         r"(?<!で)(?:あった|した|やった|出た|いた|ある)(?:の|ん)?(?:です)?(?:か|かな|っけ)[。]?$|含まれ|入って(?:い)?ます|入ってる|"
-        r"(?:って|というのは|のは)(?:ほんと|本当)"
+        r"(?:って|というのは|のは)(?:ほんと|本当)|"
+        r"(?:発表|登壇|報告)(?:し|を)(?:た|てる|ている|てた|ていた|した)?(?:側|方|ほう)?(?:なん|なの)(?:です|でしょう)?(?:か|かな)?[?？]"
     )),
 )
 _ORDER_RE = re.compile(
@@ -45,6 +46,9 @@ _ORDER_RE = re.compile(
     r"(?P<last>(?:いちばん|一番)?(?:最後|ラスト|最終)(?=(?:の|に|で)?(?:発表|登壇|報告|講演|団体|方|順|番|プレゼン)|(?:は|って)(?:どこ|誰|だれ|何|なに))|トリ(?=は|を|の発表))"
 )
 _PRESENTATION_WORD_RE = re.compile(r"発表|登壇|報告|講演|プレゼン|順|番|プログラム|団体")
+# What may follow 「最初はどこ」 in a question about the order: endings and a request, no other word.
+_ONLY_ASKING_RE = re.compile(r"(?:だった|でした|です|だ|なの|なん|でしょう|ですか|ました|か|っけ|の|ん|ね|よ|を|って|"
+                             r"教えて|おしえて|ください|下さい|いただけ|もらえ|ます|知りたい|たい)*\s*$")
 
 
 def _about_the_order(text: str, m: re.Match[str]) -> bool:
@@ -57,7 +61,7 @@ def _about_the_order(text: str, m: re.Match[str]) -> bool:
     if _PRESENTATION_WORD_RE.search(text, start, end):
         return True
     wh = re.compile(r"(?:は|って)(?:どこ|誰|だれ|何|なに)").match(text, m.end())
-    return wh is None or end - wh.end() <= 6
+    return wh is None or bool(_ONLY_ASKING_RE.match(text[wh.end():end]))
 
 
 _KIND_WORDS = (
@@ -94,7 +98,8 @@ def _entity(entity: str, value: str, match: re.Match[str], group: str | int = 0)
 
 
 # A question word makes a question ask for a value, not a yes or no (「何を発表しましたか」).
-_WH_RE = re.compile(r"(?:何|なに|なん|どこ|いつ|誰|だれ|どれ)(?!か)|どんな|どう|どの|どなた|いくつ|いくら|どちら|"
+_WH_RE = re.compile(r"(?:何|なに|なん(?!で(?:す|しょう))|どこ|いつ|誰|だれ|どれ)(?!か)|"
+                    r"どんな|どう|どの|どなた|いくつ|いくら|どちら|"
                     r"どっち|なぜ|何故|どうして")
 
 
