@@ -291,3 +291,23 @@ def test_only_the_question_just_before_lends_its_details_and_a_bare_name_borrows
     assert previous_attributes([user("where"), user("reactions"), user()]) == ("reactions",)
     asked = Context(previous_attributes=("reactions",))
     assert "骨太" in routing.answer(session, read("ask_presentation", "内閣府", asked)).text  # a new subject
+
+
+def test_same_is_a_comparison_of_places_only_when_places_are_named(session, read):
+    fujitsu = Context(subject_type="presentation", assembly_number=7, presentation_id="7-3")
+    reply = routing.answer(session, read("ask_presentation", "で、その結果って人がやったのと同じだった？", fujitsu))
+    assert "ほぼ一致" in reply.text and "団体コード" not in reply.text, reply.text
+
+
+def test_several_places_reached_through_a_talk_are_counted_then_named(session, read):
+    reply = routing.answer(session, read("ask_presentation", "AIスタッフの検証をやったのは何市？名前も"))
+    assert "2市です" in reply.text and "川崎市" in reply.text and "掛川市" in reply.text, reply.text
+    question = "吉川市のWGに入ってた17の自治体ってどこどこ？リストほしい"
+    reply = routing.answer(session, read("ask_municipality", question))
+    assert "具体的な名称の記載がありません" in reply.text, reply.text  # the talk's group, not 吉川市's code
+
+
+def test_a_fact_worded_with_a_kindred_word_is_found_inside_its_talk(session, read):
+    question = "墨田区は仕事の流れをはっきりさせるために何を整えてきたんですか"
+    reply = routing.answer(session, read("ask_presentation", question))
+    assert "マニュアル" in reply.text, reply.text  # 整える ~ 整備

@@ -185,6 +185,8 @@ def places(session: Session, query: Query) -> Reply | None:
     master does not hold about a municipality (人口, 首長 …)."""
     attrs = set(query.attributes)
     op = aggregate.operation_of(query)
+    if presentations.asks_members_of_a_group(query.text) and not query.values("lg_code"):
+        return None  # 「吉川市のWGに入ってた17の自治体ってどこどこ」: members the talk's record only counts
     region = region_filter(session, query) or named_prefecture(session, query)
     current = context_presentation(session, query)
     if region and current is not None and refers_back(query.text):  # 「そのうち静岡県にあるのはどっち」
@@ -379,7 +381,7 @@ def _is_society_question(session: Session, query: Query) -> bool:
         or (query.values("operation") and aggregate.about_presentations(query))
     )
     asks = set(query.attributes)
-    if asks & {"code", "prefecture", "place"} or "compare" in query.operations:
+    if asks & {"code", "prefecture", "place"} or query.compares_places():
         return False  # 「事務局の自治体の団体コード」「会場の区と事務局の区は同じ」: places, answered by places()
     if others or (asks & ASSEMBLY_ONLY and not asks & SOCIETY_ONLY):
         return False

@@ -87,7 +87,7 @@ def chained_places(session: Session, query: Query, codes: list[str], via: str = 
     """Places reached through another record (the cities of a presentation, the venue's ward), and
     whether two places are the same: 「AIスタッフの検証をした市は何県？」「会場の区の団体コードは？」."""
     attrs = set(query.attributes)
-    compare = "compare" in query.operations
+    compare = query.compares_places()
     lgs = [lg for code in codes for lg in [queries.local_government(session, code)] if lg]
     if compare and not lgs:
         named = [c for name in query.values("municipality") for c in queries.local_governments_named(session, name)[:1]]
@@ -110,6 +110,11 @@ def chained_places(session: Session, query: Query, codes: list[str], via: str = 
     attribute = "prefecture" if "prefecture" in attrs else "code"
     if "place" in attrs and not attrs & {"code", "prefecture"}:
         text = via + "".join(f"{lg.full_name}です（全国地方公共団体コード {lg.code}）。" for lg in lgs)
+        if len(lgs) > 1:  # 「検証をやったのは何市？」: how many, then which
+            unit = next((u for u in ("市", "区", "町", "村") if all(lg.name.endswith(u) for lg in lgs)), "団体")
+            text = f"{via}{len(lgs)}{unit}です。" + "".join(
+                f"{lg.full_name}（全国地方公共団体コード {lg.code}）{'、' if i < len(lgs) - 1 else '。'}"
+                for i, lg in enumerate(lgs))
         context = query.context.with_(subject_type="municipality", municipality_code=lgs[0].code, pending=None)
         return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", context, source=render.MASTER_SOURCE)
     if len(lgs) == 1:

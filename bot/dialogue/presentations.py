@@ -158,8 +158,8 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
     ignore = _name_grams(p).union(*(content_bigrams(s) for s in known))
     words = _name_words(p).union(*(meaning.forms(s) for s in known))
 
-    def fit(text: str) -> int:
-        return score(question, text, ignore, words)
+    def fit(text: str) -> int:  # within one presentation, words sharing a kanji count too (「準備」~「整備」)
+        return score(question, text, ignore, words) + meaning.kin(question, text, words)
 
     if kinds and attribute in STRICT_KINDS:  # 「何人」「いつ」: only a fact of that kind answers
         return [f.text for f in p.facts if any(k in f.kinds for k in kinds)][:2]
@@ -216,6 +216,11 @@ def _category_asked(p: PresentationRecord, text: str) -> str | None:
 _GROUP_RE = re.compile(r"(\d+)\s*(以上)?の?(自治体|団体|市町村|市区町村|市|社|機関|事業者)")
 _WHICH_OF_GROUP_RE = re.compile(r"どこどこ|一覧|リスト|名前|名称|内訳|全部|すべて|全て|どちら|具体的に|"
                                 r"どこ(?:の|が|か|です|でしょう|[?？])")
+
+
+def asks_members_of_a_group(text: str) -> bool:
+    """「17の自治体ってどこどこ」: which members of a counted group (answered by a presentation's record)."""
+    return bool(_GROUP_RE.search(text) and _WHICH_OF_GROUP_RE.search(text))
 
 
 def counted_group_asked(p: PresentationRecord, text: str) -> tuple[str, str] | None:

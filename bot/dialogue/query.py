@@ -50,6 +50,9 @@ _ELLIPSIS_RE = re.compile(r"^(?:じゃあ|じゃ|では|それでは|それな�
                           r"(?:どう(?:です|でした|でしょう|だった)?(?:か)?)?[?？。]*$")
 
 
+_PLACE_WORD_RE = re.compile(r"会場|事務局|場所|所在地|都道府県|[都道府県市区町村](?:って|は|が|と|も|の|に)|自治体")
+
+
 def previous_attributes(events: Iterable[dict]) -> tuple[str, ...]:
     """The attribute cues of the user message before the latest, from a tracker's events: the details an
     elliptical follow-up asks again (none when that message asked for none: 「…について教えて」)."""
@@ -155,6 +158,12 @@ class Query:
         if not self.context.previous_attributes or not self.elliptical():
             return self
         return self.with_entities("attribute", list(self.context.previous_attributes))
+
+    def compares_places(self) -> bool:
+        """「会場の区と事務局の区は同じ」 compares places; 「その結果って人がやったのと同じだった」 does not."""
+        if "compare" not in self.operations:
+            return False
+        return len(self.values("municipality")) >= 2 or bool(_PLACE_WORD_RE.search(self.text))
 
     def asks_something(self) -> bool:
         """Does this (part of a) question ask for a detail, an operation, with a question word, or

@@ -91,7 +91,7 @@ def places_of_subject(session: Session, query: Query) -> list[str]:
     """団体コード of the places a question reaches through another record: the municipalities of the
     presentation(s) it points at, the venue's municipality, or the secretariat's."""
     attrs = set(query.attributes)
-    compare = "compare" in query.operations
+    compare = query.compares_places()
     if not (attrs & {"code", "prefecture", "place"} or compare):
         return []
     assembly, _, _ = asked_assembly(session, query)

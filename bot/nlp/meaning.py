@@ -64,5 +64,22 @@ def shared(question: str, text: str, ignore: frozenset[str] = frozenset()) -> in
     return sum(1 for form, group in words(question) if form not in ignore and (form in forms or group & groups))
 
 
+# Kanji that make words rather than meanings (化, 的, 業, 務 …): sharing one says nothing.
+_AFFIX_KANJI = frozenset("化的性者等各全本当同新大小多少中内外上下前後今所方用業務事行人会日年月時間自治体市区町村"
+                         "県府都国民公共発表報告一二三数円万回目分実")
+
+
+def kin(question: str, text: str, ignore: frozenset[str] = frozenset()) -> int:
+    """Content words of ``question`` that ``text`` neither has nor has a synonym of, but shares a kanji
+    with one of its words (「整える」~「整備」, 「準備」~「整備」): a weaker sign of the same meaning."""
+    found = words(text)
+    forms_ = {f for f, _ in found}
+    groups = frozenset().union(*(g for _, g in found)) if found else frozenset()
+    kanji = {ch for f in forms_ if len(f) >= 2 for ch in f if _is_kanji(ch) and ch not in _AFFIX_KANJI}
+    return sum(1 for form, group in words(question)
+               if form not in ignore and form not in forms_ and not (group & groups)
+               and any(ch in kanji for ch in form if _is_kanji(ch)))
+
+
 def forms(text: str) -> frozenset[str]:
     return frozenset(f for f, _ in words(text))
