@@ -44,6 +44,8 @@ PY
   .venv/bin/python bench/eval.py eval/blind5_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
   echo "== real questions, by an eighth writer (eval/blind6_questions.yml, target 95%)"
   .venv/bin/python bench/eval.py eval/blind6_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
+  echo "== real questions, by a ninth writer (eval/blind7_questions.yml, target 95%)"
+  .venv/bin/python bench/eval.py eval/blind7_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
   kill -- -"$server" 2>/dev/null
   wait "$server" 2>/dev/null
 }

@@ -23,6 +23,7 @@ BLIND3_QA = REPO / "eval" / "blind3_questions.yml"  # a fifth writer's, first ru
 BLIND4_QA = REPO / "eval" / "blind4_questions.yml"  # a sixth writer's, first run blind (80.0%)
 BLIND5_QA = REPO / "eval" / "blind5_questions.yml"  # a seventh writer's, first run blind (86.7%)
 BLIND6_QA = REPO / "eval" / "blind6_questions.yml"  # an eighth writer's, first run blind (81.7%)
+BLIND7_QA = REPO / "eval" / "blind7_questions.yml"  # a ninth writer's, first run blind (85.0%)
 KINDS = {"gap", "aggregate", "followup", "long_message", "paraphrase"}
 
 
@@ -55,7 +56,7 @@ def test_no_evaluation_question_is_in_the_training_data():
     # the real-question sets: the judged (last) turn; a first turn such as 「研究会について教えて」 only
     # sets the subject, and such plain openings were training examples before the sets were written
     leaked += [case["turns"][-1] for qa in (PUBLIC_REAL, REAL_QA, HOLDOUT_QA, BLIND_QA, BLIND2_QA, BLIND3_QA,
-                                                BLIND4_QA, BLIND5_QA, BLIND6_QA)
+                                                BLIND4_QA, BLIND5_QA, BLIND6_QA, BLIND7_QA)
                for case in load_cases(qa) if key(case["turns"][-1]) in training]
     assert leaked == []
 
