@@ -45,3 +45,23 @@ def test_without_a_retrained_model_or_outside_rasa_run_nothing_changes(tmp_path)
     for other in (["run", "actions", "--model", str(shipped)], ["shell", "--model", str(shipped)],
                   ["run", "--model", str(tmp_path)]):  # the action server, another command, a folder
         assert model_arguments(other, newer) == (other, None)
+
+
+def test_a_desk_compares_new_names_with_the_tables_of_the_model_servers_start_on(tmp_path, monkeypatch):
+    """After a retraining, the next start (make run, a redeploy) must not find the same names unseen
+    again and retrain at every start; once a newer shipped model exists, its tables count again."""
+    from bot.nlp.lookups import DEFAULT_PATH
+    from bot.staff import retraining
+
+    monkeypatch.setenv("MADOGUCHI_RETRAIN_DIR", str(tmp_path / "retraining"))
+    shipped = _model(tmp_path / "models" / "madoguchi.tar.gz", 1_000)
+    tables = tmp_path / "retraining" / "v3" / "data" / "nlu" / "generated" / "kb_lookups.yml"
+    tables.parent.mkdir(parents=True)
+    tables.write_text('version: "3.1"\nnlu:\n- lookup: topic\n  examples: |\n    - ドローン配送\n', encoding="utf-8")
+    point_at(_model(tmp_path / "retraining" / "v3" / "madoguchi-v3.tar.gz", 2_000),
+             {"MADOGUCHI_RETRAIN_DIR": str(tmp_path / "retraining")})
+
+    assert retraining.lookups_in_use(shipped) == tables
+    assert "ドローン配送" in retraining.known_names(retraining.lookups_in_use(shipped))
+    os.utime(shipped, (3_000, 3_000))  # make train after the retraining: the shipped model and its tables
+    assert retraining.lookups_in_use(shipped) == DEFAULT_PATH

@@ -47,7 +47,7 @@ import yaml
 
 from bot.kb import content as kb_content
 from bot.nlp.lookups import DEFAULT_PATH as LOOKUPS_PATH
-from bot.retrained_model import point_at, retrain_dir
+from bot.retrained_model import LINK_NAME, point_at, retrain_dir
 
 logger = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
@@ -76,12 +76,27 @@ def known_names(path: Path = LOOKUPS_PATH) -> frozenset[str]:
     return result
 
 
+def lookups_in_use(shipped: Path = REPO / "models" / "madoguchi.tar.gz") -> Path:
+    """The lookup tables of the model a guide server starts on (bot.retrained_model's rule): those of the
+    last retraining while its model is newer than the shipped one, else ``make train``'s. Without this a
+    desk that starts after a retraining would find the same names unseen again, and retrain at every start."""
+    link = retrain_dir() / LINK_NAME
+    try:
+        if link.is_file() and (not shipped.is_file() or link.stat().st_mtime > shipped.stat().st_mtime):
+            trained = link.resolve().parent / "data" / "nlu" / "generated" / "kb_lookups.yml"
+            if trained.is_file():
+                return trained
+    except OSError:
+        pass
+    return LOOKUPS_PATH
+
+
 def unseen_names(new: dict, path: Path | None = None) -> set[str]:
     """Names in ``new``'s presentations (presenting organizations, topics) that the model has never seen:
     not in the lookup tables of the last retraining that reached the guide, or else of ``make train``."""
     from bot.nlp.normalize import normalize
 
-    lookups = path or _status.lookups or LOOKUPS_PATH
+    lookups = path or _status.lookups or lookups_in_use()
     known = {normalize(n) for n in known_names(Path(lookups))}
     return {n for n in kb_content.names(new) if normalize(n) not in known}
 
