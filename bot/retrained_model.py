@@ -40,13 +40,21 @@ def model_arguments(argv: list[str], env=os.environ) -> tuple[list[str], Path | 
     if not link or argv[:1] != ["run"] or "actions" in argv[1:2] or "--model" not in argv[:-1]:
         return argv, None
     at = argv.index("--model") + 1
-    given, retrained = Path(argv[at]), Path(link)
-    try:
-        if not given.is_file() or not retrained.is_file():  # a folder: Rasa takes its newest model itself
-            return argv, None
-        if retrained.stat().st_mtime <= given.stat().st_mtime:
-            return argv, None
-    except OSError:
+    given = Path(argv[at])
+    if not given.is_file():  # a folder: Rasa takes its newest model itself
         return argv, None
-    chosen = retrained.resolve()
+    chosen = newer_retrained(given, Path(link))
+    if chosen is None:
+        return argv, None
     return [*argv[:at], str(chosen), *argv[at + 1:]], chosen
+
+
+def newer_retrained(given: Path, link: Path) -> Path | None:
+    """The model ``link`` points at when it is newer than ``given`` (or ``given`` is missing), else None:
+    the one rule for which model a server starts on, and whose lookup tables the desk compares with."""
+    try:
+        if not link.is_file() or (given.is_file() and link.stat().st_mtime <= given.stat().st_mtime):
+            return None
+        return link.resolve()
+    except OSError:
+        return None

@@ -32,20 +32,14 @@ PY
   .venv/bin/python bench/eval.py eval/real_questions.yml --url "$URL" --min-messages 0 --target 0.97 || status=1
   echo "== held-out real questions, by a second writer (eval/holdout_questions.yml, target 95%)"
   .venv/bin/python bench/eval.py eval/holdout_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
-  echo "== real questions, by a third writer (eval/blind_questions.yml, target 95%)"
-  .venv/bin/python bench/eval.py eval/blind_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
-  echo "== real questions, by a fourth writer (eval/blind2_questions.yml, target 95%)"
-  .venv/bin/python bench/eval.py eval/blind2_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
-  echo "== real questions, by a fifth writer (eval/blind3_questions.yml, target 95%)"
-  .venv/bin/python bench/eval.py eval/blind3_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
-  echo "== real questions, by a sixth writer (eval/blind4_questions.yml, target 95%)"
-  .venv/bin/python bench/eval.py eval/blind4_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
-  echo "== real questions, by a seventh writer (eval/blind5_questions.yml, target 95%)"
-  .venv/bin/python bench/eval.py eval/blind5_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
-  echo "== real questions, by an eighth writer (eval/blind6_questions.yml, target 95%)"
-  .venv/bin/python bench/eval.py eval/blind6_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
-  echo "== real questions, by a ninth writer (eval/blind7_questions.yml, target 95%)"
-  .venv/bin/python bench/eval.py eval/blind7_questions.yml --url "$URL" --min-messages 0 --target 0.95 || status=1
+  # The blind sets, each by another writer who saw neither the training data nor the other sets.
+  local blind writer
+  for blind in "blind:a third" "blind2:a fourth" "blind3:a fifth" "blind4:a sixth" "blind5:a seventh" \
+               "blind6:an eighth" "blind7:a ninth"; do
+    writer="${blind#*:}"; blind="eval/${blind%%:*}_questions.yml"
+    echo "== real questions, by ${writer} writer (${blind}, target 95%)"
+    .venv/bin/python bench/eval.py "$blind" --url "$URL" --min-messages 0 --target 0.95 || status=1
+  done
   kill -- -"$server" 2>/dev/null
   wait "$server" 2>/dev/null
 }

@@ -109,12 +109,12 @@ def chained_places(session: Session, query: Query, codes: list[str], via: str = 
         return Reply(text, query.context, source=render.MASTER_SOURCE)
     attribute = "prefecture" if "prefecture" in attrs else "code"
     if "place" in attrs and not attrs & {"code", "prefecture"}:
-        text = via + "".join(f"{lg.full_name}です（全国地方公共団体コード {lg.code}）。" for lg in lgs)
-        if len(lgs) > 1:  # 「検証をやったのは何市？」: how many, then which
+        if len(lgs) == 1:
+            text = f"{via}{lgs[0].full_name}です（全国地方公共団体コード {lgs[0].code}）。"
+        else:  # 「検証をやったのは何市？」: how many, then which
             unit = next((u for u in ("市", "区", "町", "村") if all(lg.name.endswith(u) for lg in lgs)), "団体")
-            text = f"{via}{len(lgs)}{unit}です。" + "".join(
-                f"{lg.full_name}（全国地方公共団体コード {lg.code}）{'、' if i < len(lgs) - 1 else '。'}"
-                for i, lg in enumerate(lgs))
+            text = f"{via}{len(lgs)}{unit}です。" + "、".join(
+                f"{lg.full_name}（全国地方公共団体コード {lg.code}）" for lg in lgs) + "。"
         context = query.context.with_(subject_type="municipality", municipality_code=lgs[0].code, pending=None)
         return Reply(f"{text}\n{render.source_line(render.MASTER_SOURCE)}", context, source=render.MASTER_SOURCE)
     if len(lgs) == 1:

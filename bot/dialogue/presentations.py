@@ -225,7 +225,7 @@ def asks_members_of_a_group(text: str) -> bool:
 
 def counted_group_asked(p: PresentationRecord, text: str) -> tuple[str, str] | None:
     """(「17自治体」, the fact) when the question asks which members of a group the record only counts."""
-    if not _WHICH_OF_GROUP_RE.search(text):
+    if not asks_members_of_a_group(text):
         return None
     for m in _GROUP_RE.finditer(text):
         number, more, unit = m.group(1), m.group(2) or "", m.group(3)

@@ -56,12 +56,31 @@ def _is_kanji(ch: str) -> bool:
     return bool(ch) and "\u4e00" <= ch[0] <= "\u9fff"
 
 
+@lru_cache(maxsize=4096)
+def _vocabulary(text: str) -> tuple[frozenset[str], frozenset[int]]:
+    """The normalized forms of ``text``'s content words, and their synonym group ids."""
+    found = words(text)
+    return frozenset(f for f, _ in found), frozenset().union(*(g for _, g in found)) if found else frozenset()
+
+
+def _unmatched(question: str, text: str, ignore: frozenset[str]) -> tuple[int, list[str]]:
+    """How many content words of ``question`` (other than ``ignore``) ``text`` has, itself or a synonym,
+    and the forms of those it has not."""
+    forms, groups = _vocabulary(text)
+    matched, rest = 0, []
+    for form, group in words(question):
+        if form in ignore:
+            continue
+        if form in forms or group & groups:
+            matched += 1
+        else:
+            rest.append(form)
+    return matched, rest
+
+
 def shared(question: str, text: str, ignore: frozenset[str] = frozenset()) -> int:
     """How many content words of ``question`` (other than ``ignore``) ``text`` has, itself or a synonym."""
-    found = words(text)
-    forms = {f for f, _ in found}
-    groups = frozenset().union(*(g for _, g in found)) if found else frozenset()
-    return sum(1 for form, group in words(question) if form not in ignore and (form in forms or group & groups))
+    return _unmatched(question, text, ignore)[0]
 
 
 # Kanji that make words rather than meanings (化, 的, 業, 務 …): sharing one says nothing.
@@ -72,13 +91,8 @@ _AFFIX_KANJI = frozenset("化的性者等各全本当同新大小多少中内外
 def kin(question: str, text: str, ignore: frozenset[str] = frozenset()) -> int:
     """Content words of ``question`` that ``text`` neither has nor has a synonym of, but shares a kanji
     with one of its words (「整える」~「整備」, 「準備」~「整備」): a weaker sign of the same meaning."""
-    found = words(text)
-    forms_ = {f for f, _ in found}
-    groups = frozenset().union(*(g for _, g in found)) if found else frozenset()
-    kanji = {ch for f in forms_ if len(f) >= 2 for ch in f if _is_kanji(ch) and ch not in _AFFIX_KANJI}
-    return sum(1 for form, group in words(question)
-               if form not in ignore and form not in forms_ and not (group & groups)
-               and any(ch in kanji for ch in form if _is_kanji(ch)))
+    kanji = {ch for f in _vocabulary(text)[0] if len(f) >= 2 for ch in f if _is_kanji(ch) and ch not in _AFFIX_KANJI}
+    return sum(1 for form in _unmatched(question, text, ignore)[1] if any(ch in kanji for ch in form))
 
 
 def forms(text: str) -> frozenset[str]:

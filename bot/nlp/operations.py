@@ -45,6 +45,8 @@ _ORDER_RE = re.compile(
     r"(?P<n>\d{1,2})\s*(?:番目|番め|つ目|つめ|個目|本目|件目)(?![、,])|(?P<first>トップバッター|(?:最初|一番初め|いちばん初め|一番はじめ|はじめ|初め|冒頭|1番最初|一番最初)(?=(?:の|に|で)?(?:発表|登壇|報告|講演|団体|方|順|番|プレゼン)|(?:は|って)(?:どこ|誰|だれ|何|なに)))|"
     r"(?P<last>(?:いちばん|一番)?(?:最後|ラスト|最終)(?=(?:の|に|で)?(?:発表|登壇|報告|講演|団体|方|順|番|プレゼン)|(?:は|って)(?:どこ|誰|だれ|何|なに))|トリ(?=は|を|の発表))"
 )
+_SENTENCE_ENDS = "。？?！!\n"
+_TOPIC_WH_RE = re.compile(r"(?:は|って)(?:どこ|誰|だれ|何|なに)")  # 「最初はどこ」
 _PRESENTATION_WORD_RE = re.compile(r"発表|登壇|報告|講演|プレゼン|順|番|プログラム|団体")
 # What may follow 「最初はどこ」 in a question about the order: endings and a request, no other word.
 _ONLY_ASKING_RE = re.compile(r"(?:だった|でした|です|だ|なの|なん|でしょう|ですか|ました|か|っけ|の|ん|ね|よ|を|って|"
@@ -55,13 +57,18 @@ def _about_the_order(text: str, m: re.Match[str]) -> bool:
     """「最初はどこ？」 asks who presented first; 「最初はどこの市で試された」 asks where something was first
     tried: without a presentation word in its sentence, 最初・最後 is the order of the presentations only
     when little follows the question word."""
-    start = max(text.rfind(c, 0, m.start()) for c in "。？?！!\n") + 1
-    ends = [i for i in (text.find(c, m.end()) for c in "。？?！!\n") if i >= 0]
-    end = min(ends) if ends else len(text)
+    start, end = _sentence_at(text, m.start(), m.end())
     if _PRESENTATION_WORD_RE.search(text, start, end):
         return True
-    wh = re.compile(r"(?:は|って)(?:どこ|誰|だれ|何|なに)").match(text, m.end())
+    wh = _TOPIC_WH_RE.match(text, m.end())
     return wh is None or bool(_ONLY_ASKING_RE.match(text[wh.end():end]))
+
+
+def _sentence_at(text: str, start: int, end: int) -> tuple[int, int]:
+    """The bounds of the sentence holding ``text[start:end]``."""
+    before = max(text.rfind(c, 0, start) for c in _SENTENCE_ENDS) + 1
+    ends = [i for i in (text.find(c, end) for c in _SENTENCE_ENDS) if i >= 0]
+    return before, min(ends) if ends else len(text)
 
 
 _KIND_WORDS = (
@@ -109,9 +116,7 @@ def extract(text: str) -> list[dict[str, Any]]:
     if not text:
         return found
     def asks_value(at: int) -> bool:  # a question word in the sentence of position ``at``
-        start = max(text.rfind(c, 0, at) for c in "。？?！!\n") + 1
-        ends = [i for i in (text.find(c, at) for c in "。？?！!\n") if i >= 0]
-        return bool(_WH_RE.search(text, start, min(ends) if ends else len(text)))
+        return bool(_WH_RE.search(text, *_sentence_at(text, at, at)))
 
     for m in _ORDER_RE.finditer(text):
         if (m.group("first") or m.group("last")) and not _about_the_order(text, m):

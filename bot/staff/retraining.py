@@ -47,7 +47,7 @@ import yaml
 
 from bot.kb import content as kb_content
 from bot.nlp.lookups import DEFAULT_PATH as LOOKUPS_PATH
-from bot.retrained_model import LINK_NAME, point_at, retrain_dir
+from bot.retrained_model import LINK_NAME, newer_retrained, point_at, retrain_dir
 
 logger = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
@@ -80,15 +80,9 @@ def lookups_in_use(shipped: Path = REPO / "models" / "madoguchi.tar.gz") -> Path
     """The lookup tables of the model a guide server starts on (bot.retrained_model's rule): those of the
     last retraining while its model is newer than the shipped one, else ``make train``'s. Without this a
     desk that starts after a retraining would find the same names unseen again, and retrain at every start."""
-    link = retrain_dir() / LINK_NAME
-    try:
-        if link.is_file() and (not shipped.is_file() or link.stat().st_mtime > shipped.stat().st_mtime):
-            trained = link.resolve().parent / "data" / "nlu" / "generated" / "kb_lookups.yml"
-            if trained.is_file():
-                return trained
-    except OSError:
-        pass
-    return LOOKUPS_PATH
+    retrained = newer_retrained(shipped, retrain_dir() / LINK_NAME)
+    trained = retrained.parent / "data" / "nlu" / "generated" / "kb_lookups.yml" if retrained else None
+    return trained if trained is not None and trained.is_file() else LOOKUPS_PATH
 
 
 def unseen_names(new: dict, path: Path | None = None) -> set[str]:
