@@ -17,13 +17,9 @@ PUBLIC_REAL = REPO.parent / "shared" / "eval" / "public_real_questions.yml"
 # Written by someone who never saw the training data; it measures, it never teaches.
 REAL_QA = REPO / "eval" / "real_questions.yml"
 HOLDOUT_QA = REPO / "eval" / "holdout_questions.yml"  # a second writer's, for a held-out figure
-BLIND_QA = REPO / "eval" / "blind_questions.yml"  # a third writer's, first run blind
-BLIND2_QA = REPO / "eval" / "blind2_questions.yml"  # a fourth writer's, first run blind
-BLIND3_QA = REPO / "eval" / "blind3_questions.yml"  # a fifth writer's, first run blind (90.0%)
-BLIND4_QA = REPO / "eval" / "blind4_questions.yml"  # a sixth writer's, first run blind (80.0%)
-BLIND5_QA = REPO / "eval" / "blind5_questions.yml"  # a seventh writer's, first run blind (86.7%)
-BLIND6_QA = REPO / "eval" / "blind6_questions.yml"  # an eighth writer's, first run blind (81.7%)
-BLIND7_QA = REPO / "eval" / "blind7_questions.yml"  # a ninth writer's, first run blind (85.0%)
+# The blind sets (eval/blind*_questions.yml), each by another writer who saw only the report and the
+# public samples; each file's header gives its blind first run.
+BLIND_SETS = sorted((REPO / "eval").glob("blind*_questions.yml"))
 KINDS = {"gap", "aggregate", "followup", "long_message", "paraphrase"}
 
 
@@ -55,8 +51,7 @@ def test_no_evaluation_question_is_in_the_training_data():
               if isinstance(turn, str) and key(turn) in training]
     # the real-question sets: the judged (last) turn; a first turn such as 「研究会について教えて」 only
     # sets the subject, and such plain openings were training examples before the sets were written
-    leaked += [case["turns"][-1] for qa in (PUBLIC_REAL, REAL_QA, HOLDOUT_QA, BLIND_QA, BLIND2_QA, BLIND3_QA,
-                                                BLIND4_QA, BLIND5_QA, BLIND6_QA, BLIND7_QA)
+    leaked += [case["turns"][-1] for qa in (PUBLIC_REAL, REAL_QA, HOLDOUT_QA, *BLIND_SETS)
                for case in load_cases(qa) if key(case["turns"][-1]) in training]
     assert leaked == []
 
@@ -67,10 +62,11 @@ def test_the_real_question_set_covers_each_kind_and_stays_out_of_training():
     assert {c.get("kind") for c in cases} == KINDS
     # no training file or generator reads the set
     assert {c.get("kind") for c in load_cases(HOLDOUT_QA)} == KINDS
+    assert len(BLIND_SETS) >= 10 and all({c.get("kind") for c in load_cases(b)} == KINDS for b in BLIND_SETS)
     readers = [f for f in list((REPO / "data").rglob("*")) + list((REPO / "bot").rglob("*.py"))
                if f.is_file() and any(name in f.read_text(encoding="utf-8", errors="ignore")
-                                      for name in ("real_questions", "holdout_questions", "blind_questions",
-                                                   "blind2_questions"))]
+                                      for name in ("real_questions", "holdout_questions",
+                                                   *(b.stem for b in BLIND_SETS)))]
     assert readers == []
 
 
