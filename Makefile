@@ -36,7 +36,7 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 install: $(BIN)/.installed
 
 # The database and the lookup tables generated from it.
-$(DB) data/nlu/generated/kb_lookups.yml &: $(BIN)/.installed $(KB_FILES) $(wildcard bot/kb/*.py)
+$(DB) data/nlu/generated/kb_lookups.yml &: $(BIN)/.installed $(KB_FILES) data/thesaurus.yml $(wildcard bot/kb/*.py)
 	$(BIN)/madoguchi kb build
 	$(BIN)/madoguchi nlu generate
 	touch $(DB)

@@ -127,9 +127,15 @@ def _nlu_generate(args) -> int:
     from bot.kb.queries import lookup_names
     from bot.nlp.lookups import DEFAULT_PATH, write
 
+    from bot.nlp.thesaurus import ThesaurusError
+
     with open_session(args.db) as session:
         names = lookup_names(session)
-    path = write(names, Path(args.out) if args.out else DEFAULT_PATH)
+    try:
+        path = write(names, Path(args.out) if args.out else DEFAULT_PATH)
+    except ThesaurusError as exc:  # nothing is written: the tables stay as they were
+        print(f"{exc}（語彙表は更新していません）", file=sys.stderr)
+        return 1
     print(f"{path} を生成しました（" + ", ".join(f"{k}={len(v)}" for k, v in names.items()) + "）")
     return 0
 

@@ -1,4 +1,5 @@
-"""Words that mean the same: Sudachi's normalized forms and synonym groups of the content words.
+"""Words that mean the same: Sudachi's normalized forms and synonym groups of the content words, and the
+groups of the 言い換え辞書 (:mod:`bot.nlp.thesaurus`) a text uses.
 
 「何に基づいて」 and 「骨太の方針に基づき」 share the normalized form 基づく; 「費用」 and 「コスト」 share a
 Sudachi synonym group, as do 「AI」 and 「人工知能」. :func:`terms` gives the terms a text means (each
@@ -11,6 +12,9 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
+from bot.nlp import thesaurus
+
+THESAURUS_GROUP_BASE = -1  # the thesaurus's groups count down from here; Sudachi's ids are positive
 _CONTENT = ("名詞", "動詞", "形容詞", "形状詞", "代名詞")
 # Words every sentence has: they mean nothing about which fact is asked for.
 _EMPTY = frozenset({
@@ -49,6 +53,8 @@ def words(text: str) -> tuple[tuple[str, frozenset[int]], ...]:
         if form in _EMPTY or m.dictionary_form() in _EMPTY or (len(form) < 2 and not _is_kanji(form)):
             continue
         out[form] = out.get(form, frozenset()) | frozenset(m.synonym_group_ids())
+    for name, number in thesaurus.groups_in(text[:2000]):  # 「民間に任せる」 ~ 「委託」 (data/thesaurus.yml)
+        out[name] = out.get(name, frozenset()) | {THESAURUS_GROUP_BASE - number}
     return tuple(out.items())
 
 
