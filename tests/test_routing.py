@@ -311,3 +311,25 @@ def test_a_fact_worded_with_a_kindred_word_is_found_inside_its_talk(session, rea
     question = "墨田区は仕事の流れをはっきりさせるために何を整えてきたんですか"
     reply = routing.answer(session, read("ask_presentation", question))
     assert "マニュアル" in reply.text, reply.text  # 整える ~ 整備
+
+
+def test_everyday_words_find_the_fact_through_the_thesaurus(session, read):
+    # 安く ~ コスト, 重視 ~ ポイント: the cost fact, not the talk's summary; 「三菱総研」「案内サービス」
+    # name the talk and point at none of its facts
+    reply = routing.answer(session, read("ask_presentation", "三菱総研さんの案内サービスで、経費を安くするために重視したことは？"))
+    assert "標準化" in reply.text, reply.text
+    reply = routing.answer(session, read("ask_presentation", "墨田区では委託化に向けて手順書を作り直したの？"))
+    assert "マニュアル" in reply.text, reply.text
+    # 受付の仕事 ~ 窓口業務 and 民間に任せる ~ 委託 name topics: the one municipality that researched it
+    reply = routing.answer(session, read("out_of_scope", "受付の仕事を民間に任せる研究をしていた市はどこ？"))
+    assert "吉川市" in reply.text and "墨田区" not in reply.text, reply.text
+
+
+def test_the_talk_after_a_named_one_or_after_the_last_answer(session, read):
+    reply = routing.answer(session, read("ask_presentation", "富士通の次って、誰の発表だったっけ"))
+    assert "内閣府" in reply.text, reply.text
+    first = routing.answer(session, read("ask_presentation", "4番目の発表はどこでしたか"))
+    reply = routing.answer(session, read("ask_presentation", "じゃあその次は？", first.context))
+    assert "吉川市" in reply.text, reply.text
+    reply = routing.answer(session, read("ask_assembly", "総会ってなん時間くらいやってたんですか"))
+    assert "3時間30分" in reply.text, reply.text

@@ -19,6 +19,8 @@ MIN_FACT_MATCH = 2  # content bigrams and words a question must share with a fac
 QUESTION_WORDS = ("発表", "内容", "報告", "説明", "話", "教える", "知る", "聞く", "取組", "取り組み", "総会", "研究会",
                   "具体", "詳しい", "概要", "テーマ", "紹介", "事例", "どんな")
 GENERIC_FORMS = frozenset(f for w in GENERIC_WORDS + QUESTION_WORDS for f in meaning.forms(w))
+# 「…って説明してた？」: words that ask about a talk point at none of its facts
+QUESTION_GRAMS = frozenset().union(*(content_bigrams(w) for w in ("発表", "報告", "説明", "内容", "概要", "テーマ")))
 
 
 @dataclass
@@ -145,17 +147,20 @@ def has_answer(p: PresentationRecord, attribute: str | None) -> bool:
     return any(k in f.kinds for f in p.facts for k in kinds)
 
 
-def facts_for(p: PresentationRecord, attribute: str | None, question: str, subjects: tuple[str, ...] = ()) -> list[str]:
+def facts_for(p: PresentationRecord, attribute: str | None, question: str, subjects: tuple[str, ...] = (),
+              presenter: tuple[str, ...] = ()) -> list[str]:
     """Facts answering ``attribute``; for a plain 'what about X' the fact the wording points at.
 
-    ``subjects`` are the names the question uses (topics, organizations, municipalities). One that the
+    ``subjects`` are the names the question uses (topics, organizations, municipalities, and the words
+    that named a topic: 「案内サービス」 for 総合案内). One that the
     summary itself names (「AIスタッフ」) is what the whole presentation is about and occurs all over its
     facts, so only the rest of the wording (「コストを抑える」) says which fact is meant; one the summary
-    does not name (「マニュアル」 for 墨田区) points at a fact.
+    does not name (「マニュアル」 for 墨田区) points at a fact. ``presenter``: the words that named the
+    presenter (「三菱総研」), which never point at a fact.
     """
     kinds = FACT_KINDS.get(attribute or "")
-    known = [s for s in subjects if s and s in p.summary]
-    ignore = _name_grams(p).union(*(content_bigrams(s) for s in known))
+    known = [s for s in subjects if s and s in p.summary] + list(presenter)
+    ignore = _name_grams(p).union(QUESTION_GRAMS, *(content_bigrams(s) for s in known))
     words = _name_words(p).union(*(meaning.forms(s) for s in known))
 
     def fit(text: str) -> int:  # within one presentation, words sharing a kanji count too (「準備」~「整備」)
@@ -302,7 +307,9 @@ def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribu
         nearby = details.presentation_nearby(p, attribute, query.text)
         return details.not_recorded(assembly.source, subject, attribute, nearby), assembly.source
     subjects = tuple(query.values("topic")) + tuple(query.values("organization")) + tuple(query.values("municipality"))
-    facts = (facts_for(p, attribute, query.text, subjects)
+    subjects += tuple(s for s in query.surfaces("topic") if s not in subjects)  # the user's words for them
+    presenter = tuple(s for e in ("organization", "municipality") for s, v in query.named(e) if v in p.presenters)
+    facts = (facts_for(p, attribute, query.text, subjects, presenter)
              if attribute not in ("speaker", "reactions", "affiliation") else [])
     if attribute == "secretariat" or (
             attribute in ("address", "where", "hours") and (named or _ABOUT_AN_ORGANIZATION.search(query.text))):

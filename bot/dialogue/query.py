@@ -197,6 +197,17 @@ class Query:
             return self.values(entity)
         return [v for (name, v), (start, _) in zip(self.entities, self.spans) if name == entity and start >= 0]
 
+    def named(self, entity: str) -> list[tuple[str, str]]:
+        """(the words of this text, the value) of each ``entity`` named here (「三菱総研」, 株式会社三菱総合研究所)."""
+        if len(self.spans) != len(self.entities):
+            return []
+        return [(self.text[start:end], value) for (name, value), (start, end) in zip(self.entities, self.spans)
+                if name == entity and 0 <= start < end <= len(self.text)]
+
+    def surfaces(self, entity: str) -> list[str]:
+        """The words of this text that named ``entity`` (「案内サービス」 for the topic 総合案内)."""
+        return [words for words, _ in self.named(entity)]
+
     @property
     def operations(self) -> set[str]:
         """The operations asked (count, order, compare …), without their arguments."""
