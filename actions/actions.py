@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.dialogue import handoff
 from bot.dialogue import rating as fb
 from bot.dialogue.answer import answer
-from bot.dialogue.query import Context, Query, previous_attributes
+from bot.dialogue.query import Context, Query, previous_attributes, previous_reply
 from bot.dialogue.reply import APOLOGY
 from bot.feedback import store as feedback_store
 from bot.kb.db import open_session
@@ -36,6 +36,7 @@ def context_from(tracker: Tracker) -> Context:
         pending=tracker.get_slot("pending") or None,
         awaiting_comment=_awaiting_comment(tracker),
         previous_attributes=previous_attributes(tracker.events),
+        last_reply=previous_reply(tracker.events),
     )
 
 

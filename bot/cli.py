@@ -126,7 +126,6 @@ def _nlu_generate(args) -> int:
     from bot.kb.db import open_session
     from bot.kb.queries import lookup_names
     from bot.nlp.lookups import DEFAULT_PATH, write
-
     from bot.nlp.thesaurus import ThesaurusError
 
     with open_session(args.db) as session:

@@ -316,7 +316,8 @@ def test_a_fact_worded_with_a_kindred_word_is_found_inside_its_talk(session, rea
 def test_everyday_words_find_the_fact_through_the_thesaurus(session, read):
     # 安く ~ コスト, 重視 ~ ポイント: the cost fact, not the talk's summary; 「三菱総研」「案内サービス」
     # name the talk and point at none of its facts
-    reply = routing.answer(session, read("ask_presentation", "三菱総研さんの案内サービスで、経費を安くするために重視したことは？"))
+    question = "三菱総研さんの案内サービスで、経費を安くするために重視したことは？"
+    reply = routing.answer(session, read("ask_presentation", question))
     assert "標準化" in reply.text, reply.text
     reply = routing.answer(session, read("ask_presentation", "墨田区では委託化に向けて手順書を作り直したの？"))
     assert "マニュアル" in reply.text, reply.text
@@ -333,3 +334,48 @@ def test_the_talk_after_a_named_one_or_after_the_last_answer(session, read):
     assert "吉川市" in reply.text, reply.text
     reply = routing.answer(session, read("ask_assembly", "総会ってなん時間くらいやってたんですか"))
     assert "3時間30分" in reply.text, reply.text
+
+
+def test_the_reception_time_is_a_detail_the_report_lacks_not_the_start_time(session, read):
+    reply = routing.answer(session, read("ask_assembly", "総会の受付は何時から始まりましたか"))
+    assert "受付開始（開場）の時刻の記載がありません" in reply.text, reply.text
+    assert routing.answer(session, read("ask_assembly", "総会は何時から？")).text.startswith("第7回総会は")
+
+
+def test_one_of_a_talks_places_by_prefecture_and_its_code(session, read):
+    question = "AIスタッフを試した市の中で静岡県にあるところの団体コードは？"
+    reply = routing.answer(session, read("ask_municipality", question))
+    assert "掛川市" in reply.text and "222135" in reply.text and "220001" not in reply.text, reply.text
+
+
+def test_did_they_present_asked_as_hearsay_or_politely_is_a_yes_or_no(session, read):
+    reply = routing.answer(session, read("ask_presentation", "総務省も発表してたって聞いたけど、本当？"))
+    assert "いいえ" in reply.text and "総務省の発表はありません" in reply.text, reply.text
+    reply = routing.answer(session, read("ask_presentation", "川崎市の人は総会で発表したんでしょうか"))
+    assert "川崎市自身の発表はありません" in reply.text, reply.text
+
+
+def test_what_else_a_talk_said_is_what_the_last_answer_did_not_say(session, read):
+    first = routing.answer(session, read("ask_presentation", "墨田区の報告の内容は？"))
+    reply = routing.answer(session, read("ask_presentation", "委託化に向けて、ほかに取り組んだことは？", first.context))
+    assert "マニュアル" in reply.text, reply.text
+    # in a mail, 「あわせて、」 asks beyond the answer to the ask before it, not beyond the summary
+    mail = ("マイナンバーカードのポイントの事例を紹介したのはどこですか。"
+            "あわせて、そのポイントで住民に何を買ってもらうのですか")
+    reply = routing.answer(session, read("ask_presentation", mail))
+    assert "京都府" in reply.text and "地元製品" in reply.text, reply.text
+    # 「併せて教えて」 is only polite; 「あわせて手を入れた」 asks beyond
+    from bot.dialogue.presentations import _BESIDES_RE
+    assert not _BESIDES_RE.search("選考の時間も併せて教えてください")
+    assert _BESIDES_RE.search("あわせて手を入れたものは") and _BESIDES_RE.search("ほかに何を")
+
+
+def test_the_last_reply_is_read_from_the_tracker_events():
+    from bot.dialogue.query import previous_reply
+
+    events = [{"event": "user", "text": "墨田区の報告は"}, {"event": "bot", "text": "墨田区による発表…"},
+              {"event": "slot", "name": "presentation_id", "value": "7-6"}, {"event": "user", "text": "ほかには"}]
+    assert previous_reply(events) == "墨田区による発表…"
+    assert previous_reply(events[:1]) == "" and previous_reply([]) == ""
+    # a message the guide did not answer leaves nothing to go beyond
+    assert previous_reply([*events[:2], {"event": "user", "text": "x"}, {"event": "user", "text": "y"}]) == ""

@@ -49,7 +49,8 @@ SOCIETY_ONLY = frozenset({"purpose", "secretariat", "founded", "members", "repre
 ASSEMBLY_ANSWERS = frozenset({"date", "hours", "where", "address", "people", "lg_count", "scale", "reactions", "plan",
                               "organizer", "fee"})
 ASSEMBLY_ONLY = frozenset({"date", "hours", "where", "address", "people", "lg_count", "scale", "program", "speaker",
-                           "reactions", "access", "capacity", "mc", "participants", "social", "materials"})
+                           "reactions", "access", "capacity", "mc", "participants", "social", "materials",
+                           "reception"})
 
 Resolver = Callable[[Session, Query], "Reply | None"]
 
@@ -109,7 +110,7 @@ def questions_in_message(session: Session, query: Query) -> Reply | None:
     for sub in subs:
         reply = answer_question(session, sub.with_context(context))
         replies.append(reply)
-        context = reply.context
+        context = reply.context.with_(last_reply=reply.text)  # 「あわせて、ほかに…」: besides this answer
     if any(r.answered for r in replies):  # 「何件？都道府県と市区町村に分けて」: a part that only refines
         replies = [r for r in replies if not r.clarifies]  # another is not asked back about on its own
     texts = list(dict.fromkeys(r.text for r in replies))
@@ -188,8 +189,12 @@ def places(session: Session, query: Query) -> Reply | None:
     if presentations.asks_members_of_a_group(query.text) and not query.values("lg_code"):
         return None  # 「吉川市のWGに入ってた17の自治体ってどこどこ」: members the talk's record only counts
     region = region_filter(session, query) or named_prefecture(session, query)
-    current = context_presentation(session, query)
-    if region and current is not None and refers_back(query.text):  # 「そのうち静岡県にあるのはどっち」
+    current = context_presentation(session, query) if refers_back(query.text) else None
+    if region and current is None and _SUBSET_RE.search(query.text):  # 「AIスタッフを検証した市のうち静岡県のほう」
+        assembly, _, _ = asked_assembly(session, query)
+        named_talks = subject_presentations(session, query.without("municipality"), assembly) if assembly else []
+        current = named_talks[0] if len(named_talks) == 1 else None
+    if region and current is not None:  # 「そのうち静岡県にあるのはどっち」
         lgs = [lg for code in aggregate.place_codes(current) for lg in [queries.local_government(session, code)]
                if lg and lg.code[:2] == region.code[:2] and not lg.is_prefecture]
         if lgs:
@@ -222,6 +227,9 @@ def places(session: Session, query: Query) -> Reply | None:
     ):
         return municipality_reply(session, query)
     return None
+
+
+_SUBSET_RE = re.compile(r"のうち|の中で|のほう|の方(?:は|の|って|が)")
 
 
 def records_operation(session: Session, query: Query) -> Reply | None:

@@ -136,4 +136,4 @@ def _knowledge_cues(query: Query) -> bool:
 # about its assembly.
 # Details only our records are asked for (a message with one of these is about them).
 DOMAIN_CUES = frozenset({"mc", "capacity", "participants", "social", "materials", "program", "lg_count", "secretariat",
-                         "organizer"})
+                         "organizer", "reception"})

@@ -7,7 +7,7 @@ nearby, and where to ask. No reply gives another detail's value in place of the 
 """
 from __future__ import annotations
 
-from bot.dialogue.render import source_line
+from bot.dialogue.render import hours_text, source_line
 from bot.dialogue.reply import NOT_RECORDED
 from bot.kb.records import AssemblyRecord, LocalGovernmentRecord, PresentationRecord, SocietyRecord
 
@@ -39,6 +39,7 @@ LABELS = {
     "contact": "連絡先",
     "address": "所在地",
     "hours": "受付時間・開館時間",
+    "reception": "受付開始（開場）の時刻",
     "when_done": "実施時期",
     "where_done": "実施場所",
     "names": "具体的な名称",
@@ -57,7 +58,7 @@ LABELS = {
 NEVER_RECORDED = frozenset({
     "department", "company",
     "email", "materials", "capacity", "application", "founded", "members", "period", "budget", "access", "mc",
-    "participants", "social", "representative", "population",
+    "participants", "social", "representative", "population", "reception",
 })
 # Details people ask that a record may lack: asked of a record that has no value, the reply says so.
 GAP_DETAILS = NEVER_RECORDED | {"phone", "url", "fee", "fullname", "speaker_name", "title", "product", "department",
@@ -140,6 +141,8 @@ def assembly_nearby(a: AssemblyRecord, attribute: str) -> str:
         return "記載されているのは参加した自治体の数だけです。"
     if attribute == "access":
         return f"会場名（{a.venue}）と所在地はお答えできます。"
+    if attribute == "reception" and hours_text(a):
+        return f"記載されているのは開催時間（{hours_text(a)}）です。"
     return ""
 
 

@@ -148,7 +148,7 @@ def has_answer(p: PresentationRecord, attribute: str | None) -> bool:
 
 
 def facts_for(p: PresentationRecord, attribute: str | None, question: str, subjects: tuple[str, ...] = (),
-              presenter: tuple[str, ...] = ()) -> list[str]:
+              presenter: tuple[str, ...] = (), said: str = "") -> list[str]:
     """Facts answering ``attribute``; for a plain 'what about X' the fact the wording points at.
 
     ``subjects`` are the names the question uses (topics, organizations, municipalities, and the words
@@ -156,10 +156,12 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
     summary itself names (「AIスタッフ」) is what the whole presentation is about and occurs all over its
     facts, so only the rest of the wording (「コストを抑える」) says which fact is meant; one the summary
     does not name (「マニュアル」 for 墨田区) points at a fact. ``presenter``: the words that named the
-    presenter (「三菱総研」), which never point at a fact.
+    presenter (「三菱総研」), which never point at a fact. ``said``: the guide's last reply, which
+    「ほかに」 asks beyond.
     """
     kinds = FACT_KINDS.get(attribute or "")
-    known = [s for s in subjects if s and s in p.summary] + list(presenter)
+    product = details.product_name(p)  # 「案内サービス」 is part of the name of what the talk is about
+    known = [s for s in subjects if s and s in p.summary] + list(presenter) + ([product] if product else [])
     ignore = _name_grams(p).union(QUESTION_GRAMS, *(content_bigrams(s) for s in known))
     words = _name_words(p).union(*(meaning.forms(s) for s in known))
 
@@ -168,6 +170,12 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
 
     if kinds and attribute in STRICT_KINDS:  # 「何人」「いつ」: only a fact of that kind answers
         return [f.text for f in p.facts if any(k in f.kinds for k in kinds)][:2]
+    # 「ほかに何を」: something the last reply (else the summary) did not already say
+    besides = ([f for f in p.facts if not _said_in(f.text, said or p.summary)]
+               if _BESIDES_RE.search(question) else [])
+    beyond = max(besides, key=lambda f: fit(f.text), default=None)
+    if beyond is not None and fit(beyond.text) >= MIN_FACT_MATCH:
+        return [beyond.text]
     if kinds and attribute != "content":
         matching = [f.text for f in p.facts if any(k in f.kinds for k in kinds)]
         if len(matching) > 2:
@@ -190,11 +198,22 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
     return []
 
 
+# 「ほかに」「あわせて手を入れた」, and 「あわせて、」 opening a mail's next ask (「併せて教えて」 is only polite)
+_BESIDES_RE = re.compile(r"ほかに|他に|以外に|以外で|"
+                         r"(?:あわせて|併せて)(?!(?:ご|お)?(?:教え|おしえ|教示|伺|聞|知ら|確認))")
+
+
+def _said_in(fact: str, said: str) -> bool:
+    """Does ``said`` already say (nearly) all that ``fact`` says?"""
+    grams = content_bigrams(fact)
+    return bool(grams) and len(grams & content_bigrams(said)) >= 0.8 * len(grams)
+
+
 # Details asked about a presentation, before the generic cues: 「発表資料はどこで」 asks for the slides.
 DETAIL_FIRST = (
     "demo", "company", "department", "fullname", "speaker_name", "title", "affiliation", "product", "materials",
     "phone", "email", "url", "budget",
-    "fee", "period", "capacity", "application", "access", "mc", "participants", "social", "representative",
+    "fee", "period", "capacity", "application", "access", "mc", "participants", "social", "representative", "reception",
     "founded", "members", "population", "secretariat",
 )
 PERSON_DETAILS = ("fullname", "speaker_name", "title")
@@ -309,7 +328,7 @@ def _body(query: Query, assembly: AssemblyRecord, p: PresentationRecord, attribu
     subjects = tuple(query.values("topic")) + tuple(query.values("organization")) + tuple(query.values("municipality"))
     subjects += tuple(s for s in query.surfaces("topic") if s not in subjects)  # the user's words for them
     presenter = tuple(s for e in ("organization", "municipality") for s, v in query.named(e) if v in p.presenters)
-    facts = (facts_for(p, attribute, query.text, subjects, presenter)
+    facts = (facts_for(p, attribute, query.text, subjects, presenter, query.context.last_reply)
              if attribute not in ("speaker", "reactions", "affiliation") else [])
     if attribute == "secretariat" or (
             attribute in ("address", "where", "hours") and (named or _ABOUT_AN_ORGANIZATION.search(query.text))):

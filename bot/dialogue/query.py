@@ -63,6 +63,18 @@ def previous_attributes(events: Iterable[dict]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(e.get("value")) for e in entities if e.get("entity") == "attribute"))
 
 
+def previous_reply(events: Iterable[dict]) -> str:
+    """The guide's last reply before the latest user message, from a tracker's events."""
+    events = list(events)
+    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    for e in reversed(events[:users[-1]] if users else []):
+        if e.get("event") == "user":
+            return ""
+        if e.get("event") == "bot" and e.get("text"):
+            return str(e["text"])
+    return ""
+
+
 def _int(value: Any) -> int:
     """``int(value)`` for a slot value of any type, -1 if it is no number."""
     try:
@@ -82,6 +94,7 @@ class Context:
     pending: str | None = None  # candidate codes of an ambiguous name awaiting the user's choice
     awaiting_comment: bool = False  # the guide asked what was wrong with a 👎-rated answer
     previous_attributes: tuple[str, ...] = ()  # the details the last question asked (「じゃあ内閣府は？」)
+    last_reply: str = ""  # what the guide said last: 「ほかには？」 asks for something else
 
     def with_(self, **changes) -> "Context":
         return replace(self, **changes)

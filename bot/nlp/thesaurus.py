@@ -48,7 +48,8 @@ def _load(path: Path) -> tuple[tuple[str, ...], ...]:
     out = []
     for i, group in enumerate(groups, 1):
         if not isinstance(group, list) or len(group) < 2 or not all(isinstance(w, str) and w.strip() for w in group):
-            raise ThesaurusError(f"言い換え辞書 {path} の {i} 番目の組は、2語以上の文字列の一覧にしてください: {group!r}")
+            raise ThesaurusError(f"言い換え辞書 {path} の {i} 番目の組は、"
+                                 f"2語以上の文字列の一覧にしてください: {group!r}")
         out.append(tuple(dict.fromkeys(normalize(w).strip() for w in group)))
     return tuple(out)
 
