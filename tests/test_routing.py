@@ -379,3 +379,45 @@ def test_the_last_reply_is_read_from_the_tracker_events():
     assert previous_reply(events[:1]) == "" and previous_reply([]) == ""
     # a message the guide did not answer leaves nothing to go beyond
     assert previous_reply([*events[:2], {"event": "user", "text": "x"}, {"event": "user", "text": "y"}]) == ""
+
+
+def test_everyday_names_of_the_secretariat_the_venue_and_a_counted_group(session, read):
+    reply = routing.answer(session, read("ask_society", "研究会のまとめ役はどこの部署ですか"))
+    assert "政策経営課" in reply.text, reply.text
+    reply = routing.answer(session, read("ask_assembly", "総会のホールは東京のどのへんですか"))
+    assert "千住1-4-1" in reply.text, reply.text
+    reply = routing.answer(session, read("ask_presentation", "ワーキンググループには自治体がいくつ参加していたのですか"))
+    assert "17自治体" in reply.text, reply.text
+
+
+def test_the_national_government_named_as_a_ministry_or_body_picks_its_talk(session, read):
+    question = "受付の仕事を外注するときのお手本を全国に広めると言っていたのは国のどの役所ですか"
+    reply = routing.answer(session, read("out_of_scope", question))
+    assert "内閣府" in reply.text and "吉川市" not in reply.text, reply.text
+    # 「国の機関、民間企業のそれぞれから」 lists kinds; it does not pick the national one
+    question = "都道府県、国の機関、民間企業のそれぞれから、どの団体が発表したのか教えてください"
+    reply = routing.answer(session, read("ask_presentation", question))
+    assert "京都府" in reply.text and "富士通" in reply.text, reply.text
+
+
+def test_a_detail_of_the_current_talk_in_its_own_words_is_no_refusal(session, read):
+    first = routing.answer(session, read("ask_presentation", "吉川市の総合窓口の研究について"))
+    reply = routing.answer(session, read("out_of_scope", "金銭面で得になるのは何年の契約から？", first.context))
+    assert "5年間" in reply.text, reply.text
+    # the same words with no talk in context, and a question of no talk, are still refused
+    assert routing.answer(session, read("out_of_scope", "明日の天気は何時から晴れる？", first.context)).answered is False
+    reply = routing.answer(session, read("ask_presentation", "そこで一緒に研究した会社はどこですか", first.context))
+    assert "パーソルテンプスタッフ" in reply.text, reply.text
+
+
+def test_a_group_counted_in_one_sentence_and_asked_for_in_the_next_is_one_question(session, read):
+    text = "吉川市の研究会って17自治体でやったんだよね。どこどこが参加してたのか一覧で教えて"
+    reply = routing.answer(session, read("ask_presentation", text))
+    assert "具体的な名称の記載がありません" in reply.text, reply.text
+
+
+def test_an_ask_written_as_not_knowing_and_one_added_with_sore_to(session, read):
+    mail = ("新人です。研究会の事務局がどこの部署なのかがわからず困っています。"
+            "それと、総会の参加者の感想がどうだったのかも知りたいです。")
+    reply = routing.answer(session, read("ask_society", mail))
+    assert "政策経営課" in reply.text and "満足" in reply.text, reply.text

@@ -90,6 +90,9 @@ def questions_in_message(session: Session, query: Query) -> Reply | None:
     parts = asking_sentences(query.text)
     if not parts or (len(parts) == 1 and (parts[0] == query.text or len(sentences(query.text)) < 2)):
         return None
+    if presentations.asks_members_of_a_group(query.text) and not any(
+            presentations.asks_members_of_a_group(part) for part in parts):
+        return None  # 「WGは17自治体だったよね。どこどこが入ってたの」: one question over two sentences
     subs = []
     offset = 0
     for part in parts:

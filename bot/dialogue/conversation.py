@@ -8,10 +8,12 @@ import re
 
 from sqlalchemy.orm import Session
 
+from bot.dialogue import presentations
 from bot.dialogue.municipality import pending_choice
 from bot.dialogue.open_question import maybe_buttons, open_answer
 from bot.dialogue.query import Query, refers_back
 from bot.dialogue.reply import SUGGESTIONS, Reply
+from bot.dialogue.subjects import context_presentation
 from bot.nlp.normalize import MAX_QUESTION_CHARS, has_meaningful_text
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,8 @@ def not_about_the_knowledge_base(session: Session, query: Query) -> Reply | None
     the closest FAQ entry or passage when there is a clear one, else a plain 「お答えできません」."""
     if query.intent not in NOT_KNOWLEDGE or _knowledge_cues(query) or _tie_between_questions(query):
         return None
+    if _asks_about_the_current_talk(session, query):
+        return None
     try:
         found = open_answer(query, query.context.municipality_code)
     except Exception:  # the FAQ index is unavailable: still a plain refusal, counted as unanswered
@@ -105,6 +109,15 @@ def not_about_the_knowledge_base(session: Session, query: Query) -> Reply | None
         text = "申し訳ありません、ご質問を読み取れませんでした。もしかして、次のことをお知りになりたいですか。"
         return Reply(text, query.context, buttons=buttons, answered=False)
     return Reply(f"申し訳ありません、ご質問の意味がわかりませんでした。{SUGGESTIONS}", query.context, answered=False)
+
+
+def _asks_about_the_current_talk(session: Session, query: Query) -> bool:
+    """「お金の面の結論は？何年契約ならいいって？」 after a talk: a detail asked in words one of its facts
+    uses (契約 ~ 継続契約, お金 ~ コスト), though the classifier read no question in it."""
+    if not (query.attributes or query.values("operation")):
+        return False
+    current = context_presentation(session, query)
+    return current is not None and bool(presentations.best_by_text([current], query.text))
 
 
 def _tie_between_questions(query: Query) -> bool:
