@@ -386,7 +386,8 @@ def test_everyday_names_of_the_secretariat_the_venue_and_a_counted_group(session
     assert "政策経営課" in reply.text, reply.text
     reply = routing.answer(session, read("ask_assembly", "総会のホールは東京のどのへんですか"))
     assert "千住1-4-1" in reply.text, reply.text
-    reply = routing.answer(session, read("ask_presentation", "ワーキンググループには自治体がいくつ参加していたのですか"))
+    question = "ワーキンググループには自治体がいくつ参加していたのですか"
+    reply = routing.answer(session, read("ask_presentation", question))
     assert "17自治体" in reply.text, reply.text
 
 
@@ -405,7 +406,8 @@ def test_a_detail_of_the_current_talk_in_its_own_words_is_no_refusal(session, re
     reply = routing.answer(session, read("out_of_scope", "金銭面で得になるのは何年の契約から？", first.context))
     assert "5年間" in reply.text, reply.text
     # the same words with no talk in context, and a question of no talk, are still refused
-    assert routing.answer(session, read("out_of_scope", "明日の天気は何時から晴れる？", first.context)).answered is False
+    weather = read("out_of_scope", "明日の天気は何時から晴れる？", first.context)
+    assert routing.answer(session, weather).answered is False
     reply = routing.answer(session, read("ask_presentation", "そこで一緒に研究した会社はどこですか", first.context))
     assert "パーソルテンプスタッフ" in reply.text, reply.text
 

@@ -36,7 +36,9 @@ _SMALL_TALK_RE = re.compile(
     r".{0,10}(?:以上、?よろしく|以上です))"
 )
 # A question that points back needs the sentence before it (「富士通の発表を見ました。その会社は…」).
-_POINTS_BACK_RE = re.compile(r"(?:その|それ(?!と[、,も]|から[、,]|に加え)|そこ|この|これ|こちら|そちら|あの|同じ|同社|当該)")  # 「それと、」 adds an ask
+# 「それと、」「それから、」 add an ask; they point back at nothing
+_POINTS_BACK_RE = re.compile(r"(?:その|それ(?!と[、,も]|から[、,]|に加え)|そこ|この|これ|こちら|そちら|あの|"
+                             r"同じ|同社|当該)")
 
 
 def _is_symbol(ch: str) -> bool:

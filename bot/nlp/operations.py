@@ -97,7 +97,8 @@ _KIND_AFTER_RE = re.compile(
     + r")"
 )
 # 「国は…」「国として…」: the speaker is the national government (a tie-breaker between presentations)
-_NATION_RE = re.compile(r"(?<![一-龥])国(?:は|が|として|も|から|の取組|の方針|の役所|の省庁|のどこ|のどの|の機関(?:も|は|が|から|として))")
+_NATION_RE = re.compile(r"(?<![一-龥])国(?:は|が|として|も|から|の取組|の方針|の役所|の省庁|のどこ|のどの|"
+                        r"の機関(?:も|は|が|から|として))")
 
 
 def _entity(entity: str, value: str, match: re.Match[str], group: str | int = 0) -> dict[str, Any]:
