@@ -423,3 +423,14 @@ def test_an_ask_written_as_not_knowing_and_one_added_with_sore_to(session, read)
             "それと、総会の参加者の感想がどうだったのかも知りたいです。")
     reply = routing.answer(session, read("ask_society", mail))
     assert "政策経営課" in reply.text and "満足" in reply.text, reply.text
+
+
+def test_a_follow_up_read_as_small_talk_still_asks_for_the_next_talk(session, read):
+    first = routing.answer(session, read("ask_presentation", "4番目の発表はどこでしたか"))
+    reply = routing.answer(session, read("goodbye", "じゃあその次は？", first.context))
+    assert "吉川市" in reply.text, reply.text
+    assert routing.answer(session, read("goodbye", "じゃあまたね", first.context)).response == "utter_goodbye"
+    # 「そのWGには自治体がいくつ参加」 is the number a talk's record gives, not a count of talks
+    mail = ("総会でワーキンググループの研究成果が報告されたと伺いました。"
+            "そのワーキンググループには自治体がいくつ参加していたのか教えてください。")
+    assert "17自治体" in routing.answer(session, read("ask_presentation", mail)).text

@@ -266,6 +266,9 @@ def records_operation(session: Session, query: Query) -> Reply | None:
         return _program(query, assembly)  # 「発表した団体を発表順にすべて」
     if name not in ("count", "list", "exists", "which", "choose") or not (kinds or topics or region or name == "count"):
         return None
+    if name == "count" and "lg_count" in query.attributes and not (kinds or region) and \
+            not _PRESENTING_RE.search((sentences(query.text) or [""])[-1]):
+        return None  # 「そのWGには自治体がいくつ参加」: a number the talk's record gives, not a count of talks
     if not (aggregate.about_presentations(query) or _PLACES_TARGET_RE.search(query.text)):
         return None
     if names and not region:
@@ -446,6 +449,7 @@ def _program(query: Query, assembly: AssemblyRecord) -> Reply:
 
 _MEMBERSHIP_RE = re.compile(r"発表|登壇|参加|報告|講演|出て|出た|出まし|入って|含まれ|どっち|どちら|はっぴょう|"
                             r"とうだん|さんか")
+_PRESENTING_RE = re.compile(r"発表|登壇|報告|講演|プレゼン")
 _PRESENTED_PLACE_RE = re.compile(r"(?:発表|登壇|報告)(?:した|して(?:い)?る|された)(?:市|区|町|村|自治体|団体|ところ)")
 _NOT_PRESENTING_RE = re.compile(r"(?:発表|登壇|報告)(?:は|を)?(?:して(?:い)?ない|しなかった|せず|していません)")
 # The question asks for places (「関わった自治体をすべて」「静岡県の自治体はどこ」), not presentations.

@@ -81,8 +81,8 @@ def rating(session: Session, query: Query) -> Reply | None:
 def small_talk(session: Session, query: Query) -> Reply | None:
     """Greetings, goodbyes and thanks, unless they name a subject (「じゃあ第7回は？」)."""
     response = SMALL_TALK.get(query.intent)
-    if response is None or query.names_a_subject():
-        return None
+    if response is None or query.names_a_subject() or query.values("operation"):
+        return None  # 「じゃあ第7回は？」「じゃあその次は？」
     return Reply("", query.context, kind="response", response=response, neutral=True)
 
 
