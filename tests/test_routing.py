@@ -434,3 +434,47 @@ def test_a_follow_up_read_as_small_talk_still_asks_for_the_next_talk(session, re
     mail = ("総会でワーキンググループの研究成果が報告されたと伺いました。"
             "そのワーキンググループには自治体がいくつ参加していたのか教えてください。")
     assert "17自治体" in routing.answer(session, read("ask_presentation", mail)).text
+
+
+def test_before_and_after_a_talk_and_before_in_time(session, read):
+    ops = lambda text: [e["value"] for e in operations.extract(normalize(text)) if e["entity"] == "operation"]  # noqa: E731
+    assert "order:next" in ops("内閣府のすぐ後に発表したのは？") and "order:next" in ops("京都府の次に話したのはどこ")
+    assert "order:previous" in ops("その一つ前の発表はどこ？")
+    assert not any(o.startswith("order") for o in ops("その前にどこで検証してたんだっけ？"))  # before in time
+    first = routing.answer(session, read("ask_presentation", "墨田区の発表について"))
+    reply = routing.answer(session, read("ask_presentation", "その一つ前の発表はどこ？", first.context))
+    assert "吉川市" in reply.text, reply.text
+
+
+def test_was_it_said_answers_yes_with_what_was_said(session, read):
+    question = "国が委託のひな形を全国に広めるという話は出ていましたか"
+    reply = routing.answer(session, read("ask_presentation", question))
+    assert reply.text.startswith("はい") and "標準委託書" in reply.text, reply.text
+
+
+def test_the_one_place_a_list_gives_is_what_there_points_at(session, read):
+    first = routing.answer(session, read("ask_presentation", "総合窓口の外部化を研究した市はどこ？"))
+    assert "吉川市" in first.text, first.text
+    reply = routing.answer(session, read("ask_municipality", "そこの団体コードは？", first.context))
+    assert "112437" in reply.text, reply.text
+
+
+def test_what_a_mail_asks_is_read_from_its_asking_sentence(session, read):
+    # 「そこで伺いたいのですが」 leads to the ask; it does not bring the background (行政改革) into it
+    mail = ("町議会議員です。自治体間の連携による行政改革を調べています。そこで伺いたいのですが、"
+            "第7回総会には何人が参加していたのでしょうか。")
+    assert "192名" in routing.answer(session, read("ask_assembly", mail)).text
+    # the background says 普及策; the ask is what a user must do
+    mail = ("マイナンバーカードの普及を調べています。京都府のポイントについて聞きました。"
+            "その自治体ポイントって、使うためには何をしなきゃいけないんですか？")
+    assert "マイキーID" in routing.answer(session, read("ask_presentation", mail)).text
+
+
+def test_a_share_of_the_participants_is_not_recorded_and_a_gathering_is_the_assembly(session, read):
+    reply = routing.answer(session, read("ask_assembly", "参加者のうち満足と答えた人は何パーセント？"))
+    assert "割合（パーセント）の記載がありません" in reply.text, reply.text
+    reply = routing.answer(session, read("out_of_scope", "その集まりをやったホールの名前は？"))
+    assert "天空劇場" in reply.text, reply.text
+    first = routing.answer(session, read("ask_presentation", "内閣府はどんな説明をしてた？"))
+    reply = routing.answer(session, read("ask_presentation", "それに対して参加者はなんて言ってた？", first.context))
+    assert "支援を期待" in reply.text, reply.text

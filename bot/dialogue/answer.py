@@ -50,7 +50,7 @@ ASSEMBLY_ANSWERS = frozenset({"date", "hours", "where", "address", "people", "lg
                               "organizer", "fee"})
 ASSEMBLY_ONLY = frozenset({"date", "hours", "where", "address", "people", "lg_count", "scale", "program", "speaker",
                            "reactions", "access", "capacity", "mc", "participants", "social", "materials",
-                           "reception"})
+                           "reception", "ratio"})
 
 Resolver = Callable[[Session, Query], "Reply | None"]
 
@@ -288,6 +288,9 @@ def records_operation(session: Session, query: Query) -> Reply | None:
         if chosen:
             text = f"はい、{render.assembly_label(assembly)}では{what}発表が{len(chosen)}件ありました。\n"
             text += "\n".join(aggregate.line(p) for p in chosen)
+            said = presentations.facts_for(chosen[0], None, query.text, topics) if len(chosen) == 1 else []
+            if said:  # 「…という話は出ていましたか」: and what was said
+                text += f"\n{chosen[0].presenter_label}の発表より：{said[0]}"
         else:
             text = f"いいえ、{render.assembly_label(assembly)}の記録には{what}発表はありません。"
     else:
@@ -523,6 +526,8 @@ def _places_in(session: Session, query: Query, assembly: AssemblyRecord, chosen:
         text = f"{label}の記録には、{what}発表に出てくる{among}はありません。"
         return Reply(details.with_source(text, assembly.source), context, source=assembly.source)
     lines = [f"{label}の記録で{what}発表に出てくる{among}は次のとおりです。"]
+    if len(lgs) == 1:  # 「そこの団体コードは」 next asks about that one place
+        context = context.with_(subject_type="municipality", municipality_code=lgs[0].code)
     for lg in lgs:
         roles = [f"{p.presenter_label}の発表で{r}" for p in chosen for n, r, c in p.municipalities if c == lg.code]
         lines.append(f"・{lg.full_name}" + (f"（{'、'.join(roles)}）" if roles else ""))

@@ -138,6 +138,8 @@ def _knowledge_cues(query: Query) -> bool:
         return True
     if set(query.attributes) & DOMAIN_CUES:  # 「開会のあいさつは誰が」: only our records have these
         return True
+    if query.attributes and _ASSEMBLY_RE.search(query.text):  # 「その集まりのホールの名前は」
+        return True
     if query.context.subject_type is None:
         return False
     asks = bool(query.attributes or query.values("operation") or _ASKS_RE.search(query.text))
@@ -147,6 +149,7 @@ def _knowledge_cues(query: Query) -> bool:
 
 # Details only an assembly (or a presentation) has: a question naming the society and one of these asks
 # about its assembly.
+_ASSEMBLY_RE = re.compile(r"(?:その|この|あの|研究会の|今回の|前回の)(?:集まり|会合)")  # not a circle's 総会
 # Details only our records are asked for (a message with one of these is about them).
 DOMAIN_CUES = frozenset({"mc", "capacity", "participants", "social", "materials", "program", "lg_count", "secretariat",
                          "organizer", "reception"})

@@ -40,6 +40,7 @@ LABELS = {
     "address": "所在地",
     "hours": "受付時間・開館時間",
     "reception": "受付開始（開場）の時刻",
+    "ratio": "割合（パーセント）",
     "when_done": "実施時期",
     "where_done": "実施場所",
     "names": "具体的な名称",
@@ -58,7 +59,7 @@ LABELS = {
 NEVER_RECORDED = frozenset({
     "department", "company",
     "email", "materials", "capacity", "application", "founded", "members", "period", "budget", "access", "mc",
-    "participants", "social", "representative", "population", "reception",
+    "participants", "social", "representative", "population", "reception", "ratio",
 })
 # Details people ask that a record may lack: asked of a record that has no value, the reply says so.
 GAP_DETAILS = NEVER_RECORDED | {"phone", "url", "fee", "fullname", "speaker_name", "title", "product", "department",

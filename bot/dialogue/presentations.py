@@ -11,6 +11,7 @@ from bot.dialogue.query import ASSEMBLY_LEVEL, FACT_KINDS, PRESENTATION_PRIORITY
 from bot.dialogue.reply import Reply
 from bot.kb.records import AssemblyRecord, PresentationRecord
 from bot.nlp import meaning
+from bot.nlp.focus import sentences
 
 # Attributes whose value is a time or a number: a fact of another kind never stands in for it.
 STRICT_KINDS = frozenset({"date", "people", "lg_count"})
@@ -165,8 +166,10 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
     ignore = _name_grams(p).union(QUESTION_GRAMS, *(content_bigrams(s) for s in known))
     words = _name_words(p).union(*(meaning.forms(s) for s in known))
 
-    def fit(text: str) -> int:  # within one presentation, words sharing a kanji count too (「準備」~「整備」)
-        return score(question, text, ignore, words) + meaning.kin(question, text, words)
+    def fit(text: str, asked: str = question) -> int:  # inside one talk a shared kanji counts too (準備~整備)
+        return score(asked, text, ignore, words) + meaning.kin(asked, text, words)
+
+    asking = sentences(question)[-1] if question else question  # without the background a mail gives
 
     if kinds and attribute in STRICT_KINDS:  # 「何人」「いつ」: only a fact of that kind answers
         return [f.text for f in p.facts if any(k in f.kinds for k in kinds)][:2]
@@ -180,12 +183,12 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
         matching = [f.text for f in p.facts if any(k in f.kinds for k in kinds)]
         if len(matching) > 2:
             matching = sorted(matching, key=lambda t: -fit(t))[:2]
-        best = max(p.facts, key=lambda f: fit(f.text), default=None)
-        # the wording points clearly at another fact (「どのような方針に基づいて」 is no plan)
+        best = max(p.facts, key=lambda f: fit(f.text, asking), default=None)
+        # the asking sentence points clearly at another fact (「どのような方針に基づいて」 is no plan)
         if attribute in ("plan", "result", "partners", "requirement") and best is not None and \
                 best.text not in matching and \
-                fit(best.text) >= MIN_FACT_MATCH + 1 and \
-                fit(best.text) > max((fit(t) for t in matching), default=0) + 1:
+                fit(best.text, asking) >= MIN_FACT_MATCH + 1 and \
+                fit(best.text, asking) > max((fit(t, asking) for t in matching), default=0) + 1:
             return [best.text]
         if matching:
             return matching
@@ -214,6 +217,7 @@ DETAIL_FIRST = (
     "demo", "company", "department", "fullname", "speaker_name", "title", "affiliation", "product", "materials",
     "phone", "email", "url", "budget",
     "fee", "period", "capacity", "application", "access", "mc", "participants", "social", "representative", "reception",
+    "ratio",
     "founded", "members", "population", "secretariat",
 )
 PERSON_DETAILS = ("fullname", "speaker_name", "title")

@@ -36,9 +36,10 @@ _SMALL_TALK_RE = re.compile(
     r".{0,10}(?:以上、?よろしく|以上です))"
 )
 # A question that points back needs the sentence before it (「富士通の発表を見ました。その会社は…」).
-# 「それと、」「それから、」 add an ask; they point back at nothing
-_POINTS_BACK_RE = re.compile(r"(?:その|それ(?!と[、,も]|から[、,]|に加え)|そこ|この|これ|こちら|そちら|あの|"
-                             r"同じ|同社|当該)")
+# 「それと、」「それから、」 add an ask and 「そこで、」 leads to one; they point back at nothing
+_POINTS_BACK_RE = re.compile(r"(?:その|それ(?!と[、,も]|から[、,]|に加え)|"
+                             r"そこ(?!で(?:[、,]|伺|お伺|お聞き|お尋ね|質問|教え))|"
+                             r"この|これ|こちら|そちら|あの|同じ|同社|当該)")
 
 
 def _is_symbol(ch: str) -> bool:

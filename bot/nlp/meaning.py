@@ -90,7 +90,7 @@ def shared(question: str, text: str, ignore: frozenset[str] = frozenset()) -> in
 
 
 # Kanji that make words rather than meanings (化, 的, 業, 務 …): sharing one says nothing.
-_AFFIX_KANJI = frozenset("化的性者等各全本当同新大小多少中内外上下前後今所方用業務事行人会日年月時間自治体市区町村"
+_AFFIX_KANJI = frozenset("化的性者等各全本当同新大小多少中内外上下前後今所方用業務事行人会日年月時間自治体市区町村工"
                          "県府都国民公共発表報告一二三数円万回目分実")
 
 

@@ -41,7 +41,8 @@ _ORDER_RE = re.compile(
     # 「AはBより先でしたか」「Bよりも後ですか」: whether one came before the other (a yes or no)
     r"(?P<before>より(?:も)?(?:先|前|早)(?=に?(?:発表|登壇|報告|講演)?(?:でし|です|だっ|だ|か|しま|した|[?？])))|"
     r"(?P<after>より(?:も)?(?:後|あと|遅)(?=に?(?:発表|登壇|報告|講演)?(?:でし|です|だっ|だ|か|しま|した|[?？])))|"
-    r"(?P<next>(?:の|より)(?:次|あと|後)(?:に|は|で|って|が|の人|の方)|の次の(?:発表|登壇)|の(?:あと|後)の(?:発表|番))|(?P<previous>の(?:ひとつ|一つ|1つ)?(?:前|手前)に|の直前)|"
+    r"(?P<next>(?:の|より)(?:すぐ|直)?(?:次|あと|後)(?:に|は|で|って|が|の人|の方)|の次の(?:発表|登壇)|の(?:すぐ)?(?:あと|後)の(?:発表|番)|の直後)|"
+    r"(?P<previous>の(?:ひとつ|一つ|1つ)?(?:前|手前)(?:に|の(?:発表|登壇|団体|番)|は|って)|の直前)|"
     r"(?P<n>\d{1,2})\s*(?:番目|番め|つ目|つめ|個目|本目|件目)(?![、,])|(?P<first>トップバッター|(?:最初|一番初め|いちばん初め|一番はじめ|はじめ|初め|冒頭|1番最初|一番最初)(?=(?:の|に|で)?(?:発表|登壇|報告|講演|団体|方|順|番|プレゼン)|(?:は|って)(?:どこ|誰|だれ|何|なに)))|"
     r"(?P<last>(?:いちばん|一番)?(?:最後|ラスト|最終)(?=(?:の|に|で)?(?:発表|登壇|報告|講演|団体|方|順|番|プレゼン)|(?:は|って)(?:どこ|誰|だれ|何|なに))|トリ(?=は|を|の発表))"
 )
@@ -62,6 +63,20 @@ def _about_the_order(text: str, m: re.Match[str]) -> bool:
         return True
     wh = _TOPIC_WH_RE.match(text, m.end())
     return wh is None or bool(_ONLY_ASKING_RE.match(text[wh.end():end]))
+
+
+def _next_talk(text: str, m: re.Match[str]) -> bool:
+    """「富士通の次に発表したのは」「じゃあその次は？」 ask for a talk; 「その前にどこで検証してた」 asks when
+    something was done: without a presentation word, only a bare question may follow."""
+    start, end = _sentence_at(text, m.start(), m.end())
+    if _PRESENTATION_WORD_RE.search(text, start, end) or _TALKED_RE.search(text, start, end):
+        return True
+    rest = _NEXT_WH_RE.sub("", text[m.end():end], count=1)
+    return bool(_ONLY_ASKING_RE.match(rest))
+
+
+_TALKED_RE = re.compile(r"話し|話を|説明し|出番|登場|しゃべ|喋")
+_NEXT_WH_RE = re.compile(r"^(?:って|は)?[、,]?\s*(?:どこ|誰|だれ|どなた|どちら|何|なに)?")
 
 
 def _sentence_at(text: str, start: int, end: int) -> tuple[int, int]:
@@ -121,6 +136,8 @@ def extract(text: str) -> list[dict[str, Any]]:
 
     for m in _ORDER_RE.finditer(text):
         if (m.group("first") or m.group("last")) and not _about_the_order(text, m):
+            continue
+        if (m.group("next") or m.group("previous")) and not _next_talk(text, m):
             continue
         special = next((g for g in ("which", "before", "after", "next", "previous", "last") if m.group(g)), None)
         if special in ("before", "after") and asks_value(m.start()):  # 「内閣府より後に発表したのはどこ」
