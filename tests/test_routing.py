@@ -478,3 +478,10 @@ def test_a_share_of_the_participants_is_not_recorded_and_a_gathering_is_the_asse
     first = routing.answer(session, read("ask_presentation", "内閣府はどんな説明をしてた？"))
     reply = routing.answer(session, read("ask_presentation", "それに対して参加者はなんて言ってた？", first.context))
     assert "支援を期待" in reply.text, reply.text
+
+
+def test_an_assembly_question_in_a_mail_borrows_no_topic_from_its_background(session, read):
+    mail = ("記者です。行政改革の勉強会を取材していて、研究会の第7回総会について書きます。"
+            "開催日と参加者数を教えていただけますか。")
+    reply = routing.answer(session, read("ask_assembly", mail))
+    assert "2月7日" in reply.text and "192名" in reply.text and "墨田区" not in reply.text, reply.text

@@ -142,7 +142,12 @@ class Query:
             lend = SUBJECT_ENTITIES - own
             before = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] < start]
             after = [(e, s) for e, s in zip(self.entities, self.spans) if e[0] in lend and s[0] >= end]
-            inside = (before or after) + inside
+            lent = before or after
+            asked = {e[1] for e, _ in inside if e[0] == "attribute"}
+            if asked and asked <= ASSEMBLY_LEVEL | {"lg_count"} and any(e[0] == "assembly_number" for e, _ in lent):
+                # 「行政改革の勉強会で第7回総会を取材…開催日と参加者数は」: the assembly's, not a talk's
+                lent = [(e, s) for e, s in lent if e[0] != "topic"]
+            inside = lent + inside
         elif lend_presenters and own & NAME_ENTITIES == {"topic"} and not any(e[0] == "operation" for e, _ in inside):
             # 「内閣府から説明が…、委託を広げるために何を」: a topic of the presenter named before it
             lend = frozenset({"organization", "municipality"})
