@@ -485,3 +485,17 @@ def test_an_assembly_question_in_a_mail_borrows_no_topic_from_its_background(ses
             "開催日と参加者数を教えていただけますか。")
     reply = routing.answer(session, read("ask_assembly", mail))
     assert "2月7日" in reply.text and "192名" in reply.text and "墨田区" not in reply.text, reply.text
+
+
+def test_everyday_wording_of_a_count_a_headcount_a_policy_and_a_payoff(session, read):
+    reply = routing.answer(session, read("ask_presentation", "企業の発表と市・区の発表、合わせて何件？"))
+    assert "4件" in reply.text, reply.text
+    reply = routing.answer(session, read("ask_society", "研究会の集まりには、なんにんぐらい顔を出したの？"))
+    assert "192名" in reply.text, reply.text
+    question = "政府の大きな方針に基づく取組を説明してたのはどこ？"
+    reply = routing.answer(session, read("ask_presentation", question))
+    assert reply.text.startswith("「公共サービスイノベーションに関する国の取組について」を発表したのは内閣府"), \
+        reply.text
+    question = "窓口を外の会社にまかせて元がとれるのは何年続けた場合？"
+    reply = routing.answer(session, read("out_of_scope", question))
+    assert "5年間" in reply.text, reply.text

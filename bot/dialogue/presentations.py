@@ -280,6 +280,8 @@ def asked_attributes(query: Query) -> list[str]:
     rest = [a for a in PRESENTATION_PRIORITY if a in asked and a != first and a not in ("other", "content")]
     if first == "speaker" or "speaker" in rest:  # 「発表したのはどこ」: who, not where
         rest = [a for a in rest if a not in ("where", "address")]
+        if first in ("where", "address"):
+            first, rest = "speaker", [a for a in rest if a != "speaker"]
     return ([first] if first else []) + rest[:2]
 
 
