@@ -433,3 +433,15 @@ def test_kb_load_of_a_folder_loads_every_data_file_under_it(db_url, shipped_kb_d
     (tmp_path / "empty").mkdir()
     with pytest.raises(LoadError, match="データファイル"):
         load_files([tmp_path / "empty"], db_url)
+
+
+def test_places_the_records_name_are_also_read_without_their_suffix_when_unambiguous(tmp_path):
+    from bot.kb import db, loader, queries
+
+    url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+    loader.load(url=url)
+    with db.open_session(url) as session:
+        stems = dict(queries._stems_of_places_in_records(session))
+    db.dispose_all()
+    assert stems["墨田"] == "墨田区" and stems["吉川"] == "吉川市"
+    assert "京都" not in stems and "川崎" not in stems  # 京都市, 川崎町 share the stem

@@ -499,3 +499,12 @@ def test_everyday_wording_of_a_count_a_headcount_a_policy_and_a_payoff(session, 
     question = "窓口を外の会社にまかせて元がとれるのは何年続けた場合？"
     reply = routing.answer(session, read("out_of_scope", question))
     assert "5年間" in reply.text, reply.text
+
+
+def test_a_place_of_the_records_named_without_its_suffix(session, read):
+    reply = routing.answer(session, read("ask_presentation", "墨田の件、前の年はどこまで進んでいたんでしたっけ？"))
+    assert "墨田区" in reply.text and "調査中" in reply.text, reply.text
+    reply = routing.answer(session, read("ask_presentation", "市とか区が自分で発表したのって何件？"))
+    assert "2件" in reply.text and "吉川市" in reply.text and "墨田区" in reply.text, reply.text
+    assert NOT_RECORDED in routing.answer(session, read("ask_assembly", "天空劇場って何席くらいあるの？")).text
+    assert NOT_RECORDED in routing.answer(session, read("ask_assembly", "総会の会場へは何駅で降りればいい？")).text

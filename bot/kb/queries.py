@@ -261,4 +261,19 @@ def lookup_names(session: Session) -> dict[str, list[tuple[str, str]]]:
         out["organization"].extend((a.alias, org.name) for a in org.aliases)
     for topic in session.scalars(select(m.PresentationTopic.topic).distinct().order_by(m.PresentationTopic.topic)):
         out["topic"].append((topic, topic))
+    out["municipality"] += _stems_of_places_in_records(session)
     return out
+
+
+def _stems_of_places_in_records(session: Session) -> list[tuple[str, str]]:
+    """「墨田の件」「吉川の窓口」: a place the presentations name, without 都道府県市区町村, when no other local
+    government of the master has that stem (「京都」 is also 京都市, 「川崎」 also 川崎町: neither is read)."""
+    codes = set(session.scalars(select(m.PresentationMunicipality.lg_code)))
+    codes |= {c for c in session.scalars(select(m.PresentationOrganization.lg_code)) if c}
+    stems: dict[str, set[str]] = {}
+    for name in session.scalars(select(m.LocalGovernment.name)):
+        if len(name) >= 3 and name[-1] in "都道府県市区町村":
+            stems.setdefault(name[:-1], set()).add(name)
+    named = session.scalars(select(m.LocalGovernment.name).where(m.LocalGovernment.code.in_(codes))
+                            .order_by(m.LocalGovernment.code))
+    return [(name[:-1], name) for name in named if stems.get(name[:-1]) == {name}]
