@@ -508,3 +508,8 @@ def test_a_place_of_the_records_named_without_its_suffix(session, read):
     assert "2件" in reply.text and "吉川市" in reply.text and "墨田区" in reply.text, reply.text
     assert NOT_RECORDED in routing.answer(session, read("ask_assembly", "天空劇場って何席くらいあるの？")).text
     assert NOT_RECORDED in routing.answer(session, read("ask_assembly", "総会の会場へは何駅で降りればいい？")).text
+
+
+def test_two_places_in_the_order_asked_at_once_are_both_answered(session, read):
+    reply = routing.answer(session, read("out_of_scope", "最初と最後の発表はそれぞれどこ？"))
+    assert "京都府" in reply.text and "墨田区" in reply.text, reply.text

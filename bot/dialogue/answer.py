@@ -251,6 +251,13 @@ def records_operation(session: Session, query: Query) -> Reply | None:
         text = aggregate.duration_text(assembly)
         return Reply(details.with_source(text, assembly.source), context, source=assembly.source) if text else None
     if name == "order":
+        places = [v.partition(":")[2] for v in query.values("operation") if v.startswith("order:")]
+        places = [a for a in dict.fromkeys(places) if a == "last" or a.isdigit()]
+        if len(places) > 1:  # 「トップバッターとトリはそれぞれ」: each place in the order, answered in turn
+            replies = [r for a in places for r in [_by_order(session, query, assembly, a)] if r is not None]
+            if replies:
+                return Reply("\n\n".join(r.text for r in replies), context, source=assembly.source,
+                             answered=all(r.answered for r in replies))
         return _by_order(session, query, assembly, argument)
     region = region_filter(session, query)
     kinds = tuple(k for k in query.values("presenter_kind") if not (region and k == "自治体"))

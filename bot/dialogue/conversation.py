@@ -136,6 +136,8 @@ def _knowledge_cues(query: Query) -> bool:
         return True
     if query.values("presenter_kind") and query.values("operation"):
         return True
+    if any(v.startswith("order:") for v in query.values("operation")):  # 「トップバッターとトリは」
+        return True
     if set(query.attributes) & DOMAIN_CUES:  # 「開会のあいさつは誰が」: only our records have these
         return True
     if query.attributes and _ASSEMBLY_RE.search(query.text):  # 「その集まりのホールの名前は」
