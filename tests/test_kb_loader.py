@@ -442,6 +442,8 @@ def test_places_the_records_name_are_also_read_without_their_suffix_when_unambig
     loader.load(url=url)
     with db.open_session(url) as session:
         stems = dict(queries._stems_of_places_in_records(session))
+        tables = queries.lookup_names(session)
     db.dispose_all()
+    assert ("墨田", "墨田区") in tables["municipality"]  # in the tables the NLU is trained with
     assert stems["墨田"] == "墨田区" and stems["吉川"] == "吉川市"
     assert "京都" not in stems and "川崎" not in stems  # 京都市, 川崎町 share the stem

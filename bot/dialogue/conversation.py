@@ -81,7 +81,7 @@ def rating(session: Session, query: Query) -> Reply | None:
 def small_talk(session: Session, query: Query) -> Reply | None:
     """Greetings, goodbyes and thanks, unless they name a subject (「じゃあ第7回は？」)."""
     response = SMALL_TALK.get(query.intent)
-    if response is None or query.names_a_subject() or query.values("operation"):
+    if response is None or query.names_a_subject() or any(v.startswith("order:") for v in query.values("operation")):
         return None  # 「じゃあ第7回は？」「じゃあその次は？」
     return Reply("", query.context, kind="response", response=response, neutral=True)
 
@@ -136,8 +136,8 @@ def _knowledge_cues(query: Query) -> bool:
         return True
     if query.values("presenter_kind") and query.values("operation"):
         return True
-    if any(v.startswith("order:") for v in query.values("operation")):  # 「トップバッターとトリは」
-        return True
+    if any(v.startswith("order:") for v in query.values("operation")) and _ORDER_OF_TALKS_RE.search(query.text):
+        return True  # 「トップバッターとトリは」, not 「2つ目の質問です」
     if set(query.attributes) & DOMAIN_CUES:  # 「開会のあいさつは誰が」: only our records have these
         return True
     if query.attributes and _ASSEMBLY_RE.search(query.text):  # 「その集まりのホールの名前は」
@@ -151,7 +151,9 @@ def _knowledge_cues(query: Query) -> bool:
 
 # Details only an assembly (or a presentation) has: a question naming the society and one of these asks
 # about its assembly.
-_ASSEMBLY_RE = re.compile(r"(?:その|この|あの|研究会の|今回の|前回の)(?:集まり|会合)")  # not a circle's 総会
+# 「研究会の集まり」, or 「その集まり」 opening a message; not 「自治会のこの集まり」 nor a circle's 総会
+_ASSEMBLY_RE = re.compile(r"研究会の(?:集まり|会合)|^その(?:集まり|会合)")
+_ORDER_OF_TALKS_RE = re.compile(r"発表|登壇|報告|講演|プレゼン|トップバッター|トリ|最初|最後")
 # Details only our records are asked for (a message with one of these is about them).
 DOMAIN_CUES = frozenset({"mc", "capacity", "participants", "social", "materials", "program", "lg_count", "secretariat",
-                         "organizer", "reception"})
+                         "organizer"})  # not 受付・開場: every office and event has one

@@ -169,7 +169,7 @@ def facts_for(p: PresentationRecord, attribute: str | None, question: str, subje
     def fit(text: str, asked: str = question) -> int:  # inside one talk a shared kanji counts too (準備~整備)
         return score(asked, text, ignore, words) + meaning.kin(asked, text, words)
 
-    asking = sentences(question)[-1] if question else question  # without the background a mail gives
+    asking = (sentences(question) or [question])[-1]  # without the background a mail gives
 
     if kinds and attribute in STRICT_KINDS:  # 「何人」「いつ」: only a fact of that kind answers
         return [f.text for f in p.facts if any(k in f.kinds for k in kinds)][:2]

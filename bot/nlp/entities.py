@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from bot.nlp.gazetteer import Gazetteer
+from bot.nlp.gazetteer import Gazetteer, Match
 from bot.nlp.normalize import normalize
 
 ASSEMBLY_NUMBER_RE = re.compile(r"第\s*(\d{1,3})\s*回|(\d{1,3})\s*回目|(\d{1,3})\s*回(?=の?総会)")
@@ -31,10 +31,20 @@ def gazetteer_entries(lookup_tables: Iterable[dict], synonyms: dict[str, str]) -
     return entries
 
 
+_HONORIFIC_RE = re.compile(r"さん|さま|様|氏|くん|君|ちゃん|先生|課長|部長|係長|主任")
+
+
+def _a_persons_name(m: Match, text: str) -> bool:
+    """「吉川さん」: a place read without its suffix (吉川 for 吉川市) that is someone's name."""
+    stem = m.entity == "municipality" and m.value != m.text and m.value[:-1] == m.text
+    return stem and bool(_HONORIFIC_RE.match(text, m.end))
+
+
 def extract(gazetteer: Gazetteer, text: str) -> list[dict[str, Any]]:
     """Entities in ``text`` (already normalized), sorted by position; spans never overlap."""
     found: list[dict[str, Any]] = [
-        {"entity": m.entity, "start": m.start, "end": m.end, "value": m.value} for m in gazetteer.find(text)]
+        {"entity": m.entity, "start": m.start, "end": m.end, "value": m.value} for m in gazetteer.find(text)
+        if not _a_persons_name(m, text)]
     for m in ASSEMBLY_NUMBER_RE.finditer(text):
         number = next(g for g in m.groups() if g)
         found.append({"entity": "assembly_number", "start": m.start(), "end": m.end(), "value": str(int(number))})
