@@ -81,7 +81,7 @@ def rating(session: Session, query: Query) -> Reply | None:
 def small_talk(session: Session, query: Query) -> Reply | None:
     """Greetings, goodbyes and thanks, unless they name a subject (「じゃあ第7回は？」)."""
     response = SMALL_TALK.get(query.intent)
-    if response is None or query.names_a_subject() or any(v.startswith("order:") for v in query.values("operation")):
+    if response is None or query.names_a_subject() or "order" in query.operations:
         return None  # 「じゃあ第7回は？」「じゃあその次は？」
     return Reply("", query.context, kind="response", response=response, neutral=True)
 
@@ -136,7 +136,7 @@ def _knowledge_cues(query: Query) -> bool:
         return True
     if query.values("presenter_kind") and query.values("operation"):
         return True
-    if any(v.startswith("order:") for v in query.values("operation")) and _ORDER_OF_TALKS_RE.search(query.text):
+    if "order" in query.operations and _ORDER_OF_TALKS_RE.search(query.text):
         return True  # 「トップバッターとトリは」, not 「2つ目の質問です」
     if set(query.attributes) & DOMAIN_CUES:  # 「開会のあいさつは誰が」: only our records have these
         return True
